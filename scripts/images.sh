@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Build the hub and single-user images on the local engine; idempotent, quick when nothing changed.
+# No registry is reachable from our machines (see ../shared/LAB.md), so:
+#  - the Debian base image is made here with debootstrap (once), not pulled;
+#  - Python wheels are downloaded on the host for the image's Python (pip inside a container
+#    cannot verify TLS here) and installed in the images from build/wheels.
+# Needs: a running engine (scripts/engine.sh), root for apt-get/debootstrap, pip on the host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BASE_IMAGE=${BASE_IMAGE:-swarmspawner/base:bookworm}
+HUB_IMAGE=${HUB_IMAGE:-swarmspawner/hub:dev}
+SINGLEUSER_IMAGE=${SINGLEUSER_IMAGE:-swarmspawner/singleuser:dev}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+PIP=${PIP:-python3 -m pip}
+wheels=build/wheels
+# The engine here (20.10) has no buildx: use the classic builder, which also sees local images
+# such as the imported base (a BuildKit container driver would try to pull it).
+export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
+
+log() { echo "images: $*"; }
+start=$SECONDS
+
+# --- Base image: a minimal Debian 12 root file system, imported -------------------------------
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    if ! command -v debootstrap >/dev/null 2>&1; then
+        log "installing debootstrap"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null
+        apt-get install -y -q debootstrap >/dev/null
+    fi
+    rootfs=$(mktemp -d /var/tmp/swarmspawner-rootfs.XXXXXX)
+    trap 'rm -rf "$rootfs"' EXIT
+    log "debootstrap bookworm into $rootfs (~40 s)"
+    debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$rootfs.log" 2>&1 ||
+        { tail -20 "$rootfs.log" >&2; rm -f "$rootfs.log"; exit 1; }
+    rm -f "$rootfs.log"
+    # Like debian:bookworm-slim: updates and security sources, no docs or man pages,
+    # no package lists or caches in the image.
+    rm -f "$rootfs/etc/apt/sources.list"
+    cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${DEBIAN_MIRROR%/debian}/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+EOF
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
+        "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/info "$rootfs"/usr/share/locale
+    mkdir -p "$rootfs/usr/share/doc"
+    log "importing $BASE_IMAGE"
+    tar -C "$rootfs" -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'CMD ["bash"]' \
+        - "$BASE_IMAGE" >/dev/null
+    rm -rf "$rootfs"
+    trap - EXIT
+fi
+
+# --- Wheels: the images' dependencies, downloaded again only when the requirements change ------
+mkdir -p "$wheels"
+pip_target=(--only-binary=:all: --python-version 3.11.2 --implementation cp
+    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64
+    --platform manylinux_2_17_x86_64 --platform manylinux_2_5_x86_64 --platform any)
+reqs=(docker/hub/requirements.txt docker/singleuser/requirements.txt)
+stamp=$(cat "${reqs[@]}" <(echo "${pip_target[*]}") | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ] || ! compgen -G "$wheels/*.whl" >/dev/null; then
+    log "downloading wheels into $wheels"
+    rm -f "$wheels"/*.whl "$wheels/.stamp"
+    $PIP download --quiet --disable-pip-version-check "${pip_target[@]}" -d "$wheels" \
+        -r docker/hub/requirements.txt -r docker/singleuser/requirements.txt
+    echo "$stamp" >"$wheels/.stamp"
+else
+    log "wheels up to date ($(ls "$wheels"/*.whl | wc -l) in $wheels)"
+fi
+
+# The project's own wheel, every run: small and often changed. A fixed SOURCE_DATE_EPOCH makes
+# it byte-identical for the same source, so the image layer stays cached when nothing changed.
+# Stale setuptools output in build/lib would end up in the wheel: clear it first.
+log "building the project wheel"
+rm -rf "$wheels/project" build/lib build/bdist.*
+SOURCE_DATE_EPOCH=315532800 $PIP wheel --quiet --disable-pip-version-check --no-deps \
+    -w "$wheels/project" .
+
+# --- Images -----------------------------------------------------------------------------------
+build() { # IMAGE DIR; the classic builder's step lines and RUN output, without its chatter
+    log "building $1 from $2"
+    docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$2/Dockerfile" -t "$1" . 2>&1 |
+        sed -u -E -e '/^ ---> |^Removing intermediate container|^$/d' \
+            -e '/^DEPRECATED: The legacy builder|BuildKit is currently disabled|^ +environment-variable\.$/d' \
+            -e '/Install the buildx component|docs\.docker\.com\/go\/buildx/d'
+}
+build "$HUB_IMAGE" docker/hub
+build "$SINGLEUSER_IMAGE" docker/singleuser
+
+log "done in $((SECONDS - start)) s"
+for image in "$BASE_IMAGE" "$HUB_IMAGE" "$SINGLEUSER_IMAGE"; do
+    docker image inspect --format "images: $image {{.Id}} ({{.Size}} bytes)" "$image"
+done

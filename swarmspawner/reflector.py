@@ -1,0 +1,117 @@
+"""One watcher per hub process that keeps every spawner's view of the swarm.
+
+Each spawner polling Docker on its own would cost requests in proportion to the
+number of running servers. Instead one :class:`TaskReflector` per hub lists this
+hub's tasks in a single request (filtered by the hub label) and every spawner's
+``poll()``, start wait and stop wait reads that cache. It refreshes every
+``idle_interval`` seconds, and every ``busy_interval`` seconds while someone is
+waiting for a task to change state.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+from .objects import LABEL_HUB
+
+#: Task states on the way to running.
+STARTING_STATES = frozenset(
+    {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+)
+#: Task states a task never leaves.
+ENDED_STATES = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
+
+
+class TaskReflector:
+    _instances = {}
+
+    @classmethod
+    def for_hub(cls, docker, hub_id, idle_interval, busy_interval, log=None):
+        """The reflector of this hub id on this engine, created on first use."""
+        loop = asyncio.get_running_loop()
+        key = (id(docker), hub_id, id(loop))
+        reflector = cls._instances.get(key)
+        if reflector is None:
+            reflector = cls(docker, hub_id, idle_interval, busy_interval, log)
+            cls._instances[key] = reflector
+        return reflector
+
+    def __init__(self, docker, hub_id, idle_interval, busy_interval, log=None):
+        self.docker = docker
+        self.hub_id = hub_id
+        self.idle_interval = idle_interval
+        self.busy_interval = busy_interval
+        self.log = log or logging.getLogger(__name__)
+        #: service ID -> that service's tasks, newest first
+        self.tasks = {}
+        #: node ID -> hostname
+        self.nodes = {}
+        self.loaded = asyncio.Event()
+        self._updated = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._watchers = 0
+        self._runner = asyncio.ensure_future(self._run())
+
+    async def _run(self):
+        while True:
+            try:
+                await self.refresh()
+            except Exception as e:  # the engine may be briefly away; keep the last view
+                self.log.warning("Could not list swarm tasks for hub %s: %s", self.hub_id, e)
+            interval = self.busy_interval if self._watchers else self.idle_interval
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            self._wake.clear()
+
+    async def refresh(self):
+        tasks = await self.docker.call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})
+        by_service = defaultdict(list)
+        for task in tasks:
+            by_service[task["ServiceID"]].append(task)
+        for service_tasks in by_service.values():
+            service_tasks.sort(key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]),
+                               reverse=True)
+        if any(t.get("NodeID") and t["NodeID"] not in self.nodes for t in tasks):
+            nodes = await self.docker.call("nodes")
+            self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
+        self.tasks = dict(by_service)
+        self.loaded.set()
+        updated, self._updated = self._updated, asyncio.Event()
+        updated.set()
+
+    async def ready(self, timeout=60):
+        """Wait for the first listing, so that a restarted hub sees what runs."""
+        await asyncio.wait_for(self.loaded.wait(), timeout)
+
+    async def next_update(self):
+        """Wait for the next listing to finish."""
+        await self._updated.wait()
+
+    @contextlib.contextmanager
+    def watching(self):
+        """While inside, refresh every ``busy_interval`` rather than ``idle_interval``."""
+        self._watchers += 1
+        if self._watchers == 1:
+            self._wake.set()
+        try:
+            yield self
+        finally:
+            self._watchers -= 1
+
+    def current_task(self, service_id):
+        """The task that stands for this service now: the newest one meant to run."""
+        service_tasks = self.tasks.get(service_id, [])
+        for task in service_tasks:
+            if task.get("DesiredState") == "running":
+                return task
+        return service_tasks[0] if service_tasks else None
+
+    def has_tasks(self, service_id):
+        return bool(self.tasks.get(service_id))
+
+    def node_name(self, task):
+        node_id = task.get("NodeID")
+        if not node_id:
+            return None
+        return self.nodes.get(node_id, node_id[:12])

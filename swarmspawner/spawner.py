@@ -1,0 +1,521 @@
+"""SwarmSpawner: each user's notebook server is one Docker Swarm service.
+
+The lifecycle lives here; the service spec comes from :mod:`.objects`, names from
+:mod:`.slugs`, and every view of running tasks from the shared :mod:`.reflector`.
+"""
+
+import asyncio
+from urllib.parse import urlparse
+
+import docker.errors
+from jupyterhub.spawner import Spawner
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    Union,
+    default,
+    validate,
+)
+
+from . import slugs
+from .client import AsyncDocker
+from .errors import SpawnError
+from .objects import (
+    ENDPOINT_MODES,
+    LABEL_HUB,
+    LABEL_SERVER,
+    LABEL_USER,
+    ServiceSettings,
+    SpecError,
+    make_service_spec,
+)
+from .reflector import ENDED_STATES, STARTING_STATES, TaskReflector
+
+# (percent, message) shown on the spawn page as the task moves through the swarm.
+_PROGRESS = {
+    "new": (25, "Waiting for the swarm to schedule the server"),
+    "allocated": (25, "Waiting for the swarm to schedule the server"),
+    "pending": (30, "Waiting for a node with room for the server"),
+    "assigned": (40, "Assigned to node {node}"),
+    "accepted": (45, "Accepted by node {node}"),
+    "preparing": (50, "Preparing on node {node}: getting image {image}"),
+    "ready": (70, "Image ready on node {node}"),
+    "starting": (80, "Starting on node {node}"),
+    "running": (90, "Running on node {node}; waiting for the notebook server to answer"),
+}
+
+
+class SwarmSpawner(Spawner):
+    """Spawn each single-user server as a Docker Swarm service."""
+
+    # --- what runs --------------------------------------------------------------
+
+    image = Unicode(
+        "quay.io/jupyter/base-notebook:latest",
+        help="""The image of users' notebook servers. It must provide `jupyterhub-singleuser`
+        (or whatever `cmd` names). Every node that may run a server needs it, or a registry
+        to pull it from.""",
+    ).tag(config=True)
+
+    entrypoint = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        help="""Override the image's ENTRYPOINT (the service's `Command`). Usually leave this
+        unset and set `cmd`, which becomes the service's `Args` (the image's CMD).""",
+    ).tag(config=True)
+
+    # --- names and identity -----------------------------------------------------
+
+    service_prefix = Unicode(
+        "jupyter",
+        help="""Services are named `{service_prefix}-{user}-{server}`, where `server` is `1`
+        for a user's default server. Lowercase letters, digits and hyphens.""",
+    ).tag(config=True)
+
+    @validate("service_prefix")
+    def _check_prefix(self, proposal):
+        try:
+            return slugs.check_prefix(proposal["value"])
+        except ValueError as e:
+            raise TraitError(str(e)) from e
+
+    hub_id = Unicode(
+        "jupyterhub",
+        help=f"""Identifies this hub's services on the swarm through the label `{LABEL_HUB}`.
+        Give each hub that shares a swarm its own id; a hub adopts and watches only the
+        services with its id.""",
+    ).tag(config=True)
+
+    jupyterhub_service_name = Unicode(
+        "",
+        help="""The Swarm service name of the hub, as in the original cassinyspawner. When set
+        and `hub_connect_url` is not, servers reach the hub's API at
+        `http://{jupyterhub_service_name}:{hub port}`.""",
+    ).tag(config=True)
+
+    # --- where it runs ----------------------------------------------------------
+
+    networks = List(
+        Unicode(),
+        help="""Overlay networks to attach each server to. The hub and the proxy must be on
+        (one of) them: they reach a server by its service name.""",
+    ).tag(config=True)
+
+    endpoint_mode = Unicode(
+        "dnsrr",
+        help="""`dnsrr` (default): the service name resolves straight to the server's task. A
+        single-replica server needs no virtual IP, and idle websockets through a virtual IP
+        are cut by IPVS after its timeout. `vip` gives the service a virtual IP.""",
+    ).tag(config=True)
+
+    @validate("endpoint_mode")
+    def _check_endpoint_mode(self, proposal):
+        if proposal["value"] not in ENDPOINT_MODES:
+            raise TraitError(f"endpoint_mode must be one of {', '.join(ENDPOINT_MODES)}")
+        return proposal["value"]
+
+    placement_constraints = List(
+        Unicode(),
+        help="""Swarm placement constraints, as `docker service create --constraint` takes them,
+        e.g. `["node.role == worker", "node.labels.gpu == yes"]`.""",
+    ).tag(config=True)
+
+    placement_preferences = List(
+        Union([Unicode(), Dict()]),
+        help="""Swarm placement preferences, e.g. `["spread=node.labels.zone"]`.""",
+    ).tag(config=True)
+
+    restart_policy = Dict(
+        {"Condition": "none"},
+        help="""The service's restart policy (`Condition`: none, on-failure or any; `Delay` and
+        `Window` in nanoseconds, or lowercase keys with seconds). `none` by default so that a
+        server that crashes does not restart in a loop; the hub notices it stopped.""",
+    ).tag(config=True)
+
+    # --- storage ----------------------------------------------------------------
+
+    mounts = List(
+        Dict(),
+        help="""Mounts for each server, as dicts with `type` (`bind`, `volume` or `tmpfs`),
+        `source` and `target`, and optionally `read_only`, `driver`, `driver_opts`, `labels`,
+        `no_copy`, `propagation`, `tmpfs_size`, `tmpfs_mode`. Sources may use `{username}`
+        (a DNS-safe form of the user's name), `{servername}` (the server's, empty for the
+        default server) and `{prefix}`. A named volume is created when missing and kept when the
+        server stops; a volume without a source is anonymous and goes with the service.""",
+    ).tag(config=True)
+
+    volume_driver = Unicode(
+        "",
+        help="""Volume driver for named volumes that do not name their own `driver`
+        (empty: the engine's default, `local`).""",
+    ).tag(config=True)
+
+    volume_driver_options = Dict(
+        help="""Options for `volume_driver`, e.g. an NFS share through the local driver:
+        `{"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/export/home/{username}"}`.""",
+    ).tag(config=True)
+
+    # --- resources --------------------------------------------------------------
+
+    generic_resources = Dict(
+        help="""Generic resources each server reserves, e.g. `{"gpu": 1}` (a count) or
+        `{"gpu": "GPU-0a1b"}` (a named resource). Nodes must advertise them.""",
+    ).tag(config=True)
+
+    # --- extras -----------------------------------------------------------------
+
+    stop_grace_period = Float(
+        10.0,
+        help="Seconds a server has to exit after SIGTERM before it is killed.",
+    ).tag(config=True)
+
+    extra_labels = Dict(
+        help="Extra labels for each service and its container.",
+    ).tag(config=True)
+
+    extra_container_spec = Dict(
+        help="""Merged into the service's `ContainerSpec` (Engine API field names, e.g.
+        `{"User": "1000", "Hostname": "notebook"}`).""",
+    ).tag(config=True)
+
+    extra_task_spec = Dict(
+        help="""Merged into the service's `TaskTemplate` (Engine API field names).""",
+    ).tag(config=True)
+
+    # --- talking to Docker ------------------------------------------------------
+
+    docker_host = Unicode(
+        "",
+        help="""The engine's address, e.g. `unix:///var/run/docker.sock` or
+        `tcp://manager:2376`. Empty: `DOCKER_HOST` or the local socket. It must be a manager.""",
+    ).tag(config=True)
+
+    tls_config = Dict(
+        help="""Arguments for `docker.tls.TLSConfig` (e.g. `client_cert`, `ca_cert`,
+        `verify`) to reach a TLS-protected engine.""",
+    ).tag(config=True)
+
+    docker_max_concurrency = Integer(
+        10,
+        help="""At most this many Docker API requests are in flight from this hub at once;
+        further ones wait their turn. The hub's event loop never waits on Docker.""",
+    ).tag(config=True)
+
+    watch_interval = Float(
+        15.0,
+        help="""Seconds between the hub's listings of its tasks while nothing is starting or
+        stopping. One listing serves every server's poll, so the cost does not grow with the
+        number of servers.""",
+    ).tag(config=True)
+
+    watch_busy_interval = Float(
+        0.25,
+        help="Seconds between listings while a server is starting or stopping.",
+    ).tag(config=True)
+
+    unschedulable_timeout = Float(
+        5.0,
+        help="""Seconds a new server may wait while the swarm reports that no node can take it
+        (constraints not met, not enough resources) before the spawn fails with Docker's
+        reason.""",
+    ).tag(config=True)
+
+    stop_timeout = Float(
+        60.0,
+        help="Seconds stop() waits for the swarm to remove a server's task.",
+    ).tag(config=True)
+
+    # --- JupyterHub's own settings, with values that fit Swarm ------------------
+
+    @default("ip")
+    def _default_ip(self):
+        return "0.0.0.0"
+
+    @default("port")
+    def _default_port(self):
+        return 8888
+
+    # --- state ------------------------------------------------------------------
+
+    service_id = Unicode("")
+    service_name = Unicode("")
+    _starting = Bool(False)
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.service_id = state.get("service_id", "")
+        self.service_name = state.get("service_name", "")
+
+    def get_state(self):
+        state = super().get_state()
+        if self.service_id:
+            state["service_id"] = self.service_id
+            state["service_name"] = self.service_name
+        return state
+
+    def clear_state(self):
+        super().clear_state()
+        self.service_id = ""
+        self.service_name = ""
+
+    # --- helpers ----------------------------------------------------------------
+
+    @property
+    def docker(self):
+        return AsyncDocker.shared(
+            self.docker_host or None, self.tls_config, self.docker_max_concurrency
+        )
+
+    @property
+    def reflector(self):
+        return TaskReflector.for_hub(
+            self.docker, self.hub_id, self.watch_interval, self.watch_busy_interval, self.log
+        )
+
+    def mount_namespace(self):
+        """Fields for mount sources: all DNS- and volume-name-safe."""
+        return {
+            "username": slugs.user_slug(self.user.name),
+            "servername": slugs.safe_slug(self.name) if self.name else "",
+            "prefix": self.service_prefix,
+            "username_md5": slugs.md5_username(self.user.name),
+        }
+
+    def get_env(self):
+        if self.jupyterhub_service_name and self.hub_connect_url is None:
+            port = urlparse(self.hub.api_url).port or 8081
+            self.hub_connect_url = f"http://{self.jupyterhub_service_name}:{port}"
+        return super().get_env()
+
+    def service_settings(self):
+        """Everything that decides this server's service, resolved for this user."""
+        return ServiceSettings(
+            name=slugs.service_name(self.service_prefix, self.user.name, self.name),
+            image=self.image,
+            hub_id=self.hub_id,
+            username=self.user.name,
+            servername=self.name,
+            args=list(self.cmd) + list(self.get_args()),
+            entrypoint=self.entrypoint,
+            env=self.get_env(),
+            mounts=self.mounts,
+            template_namespace=self.mount_namespace(),
+            volume_driver=self.volume_driver,
+            volume_driver_options=self.volume_driver_options,
+            networks=self.networks,
+            endpoint_mode=self.endpoint_mode,
+            cpu_limit=self.cpu_limit,
+            mem_limit=self.mem_limit,
+            cpu_guarantee=self.cpu_guarantee,
+            mem_guarantee=self.mem_guarantee,
+            generic_resources=self.generic_resources,
+            placement_constraints=self.placement_constraints,
+            placement_preferences=self.placement_preferences,
+            restart_policy=self.restart_policy,
+            stop_grace_period=self.stop_grace_period,
+            extra_labels=self.extra_labels,
+            extra_container_spec=self.extra_container_spec,
+            extra_task_spec=self.extra_task_spec,
+        )
+
+    def _emit(self, progress, message):
+        self.log.info("Server %s: %s", self.service_name, message)
+        self._events.append({"progress": progress, "message": message})
+        changed, self._events_changed = self._events_changed, asyncio.Event()
+        changed.set()
+
+    def _reset_events(self):
+        self._events = []
+        self._events_changed = asyncio.Event()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def start(self):
+        self._reset_events()
+        self._starting = True
+        try:
+            return await self._start()
+        finally:
+            self._starting = False
+            self._emit_done = True
+            self._events_changed.set()
+
+    async def _start(self):
+        self._emit_done = False
+        if not self.networks:
+            raise SpawnError(
+                "The hub has no network for servers: set c.SwarmSpawner.networks to the overlay"
+                " network the hub and the proxy are on."
+            )
+        try:
+            settings = self.service_settings()
+            spec = make_service_spec(settings)
+        except (SpecError, ValueError) as e:
+            raise SpawnError(f"The server's settings are not valid: {e}") from e
+        self.service_name = settings.name
+
+        self._emit(10, f"Creating service {self.service_name}")
+        created = await self._create_service(spec)
+        self.service_id = created["ID"]
+        try:
+            task = await self._wait_until_running()
+        except SpawnError:
+            await self._remove_service()
+            raise
+        self.log.info(
+            "Server %s running as task %s on node %s",
+            self.service_name,
+            task["ID"],
+            self.reflector.node_name(task),
+        )
+        return f"http://{self.service_name}:{self.port}"
+
+    async def _create_service(self, spec):
+        try:
+            return await self.docker.call("create_service", **spec)
+        except docker.errors.APIError as e:
+            if e.status_code != 409:
+                raise SpawnError(f"Docker refused to create the server: {_reason(e)}") from e
+        # A service with this name is left over, e.g. from a hub that lost its database.
+        await self._remove_leftover(spec)
+        try:
+            return await self.docker.call("create_service", **spec)
+        except docker.errors.APIError as e:
+            raise SpawnError(f"Docker refused to create the server: {_reason(e)}") from e
+
+    async def _remove_leftover(self, spec):
+        name = spec["name"]
+        found = await self.docker.call("services", filters={"name": name})
+        for service in found:
+            if service["Spec"]["Name"] != name:
+                continue  # the name filter matches prefixes
+            labels = service["Spec"].get("Labels", {})
+            mine = (
+                labels.get(LABEL_HUB) == self.hub_id
+                and labels.get(LABEL_USER) == self.user.name
+                and labels.get(LABEL_SERVER) == self.name
+            )
+            if not mine:
+                raise SpawnError(
+                    f"A service named {name} already exists and does not belong to this server."
+                    " An operator must remove or rename it."
+                )
+            self.log.warning("Removing leftover service %s before starting anew", name)
+            self.service_id = service["ID"]
+            await self._remove_service()
+
+    async def _wait_until_running(self):
+        reflector = self.reflector
+        loop = asyncio.get_running_loop()
+        last_seen = None
+        unschedulable_since = None
+        with reflector.watching():
+            while True:
+                await reflector.next_update()
+                task = reflector.current_task(self.service_id)
+                if task is None:
+                    continue
+                status = task["Status"]
+                state = status["State"]
+                seen = (task["ID"], state, status.get("Err"))
+                if seen != last_seen:
+                    last_seen = seen
+                    self._emit_task_progress(task)
+                if state == "running":
+                    return task
+                if state in ENDED_STATES or task.get("DesiredState") != "running":
+                    raise SpawnError(self._failure_message(task))
+                if state == "pending" and status.get("Err"):
+                    unschedulable_since = unschedulable_since or loop.time()
+                    if loop.time() - unschedulable_since >= self.unschedulable_timeout:
+                        raise SpawnError(self._failure_message(task))
+                else:
+                    unschedulable_since = None
+
+    def _emit_task_progress(self, task):
+        state = task["Status"]["State"]
+        progress, message = _PROGRESS.get(state, (None, f"Task is {state}"))
+        message = message.format(node=self.reflector.node_name(task), image=self.image)
+        err = task["Status"].get("Err")
+        if err:
+            message = f"{message}: {err}"
+        self._emit(progress, message)
+
+    def _failure_message(self, task):
+        status = task["Status"]
+        reason = status.get("Err") or status.get("Message") or status["State"]
+        node = self.reflector.node_name(task)
+        where = f" on node {node}" if node else ""
+        return f"Your server could not start{where}: {reason} (task {status['State']})"
+
+    async def progress(self):
+        if not hasattr(self, "_events"):
+            return
+        shown = 0
+        while True:
+            while shown < len(self._events):
+                yield self._events[shown]
+                shown += 1
+            if getattr(self, "_emit_done", True):
+                return
+            await self._events_changed.wait()
+
+    async def poll(self):
+        if not self.service_id:
+            return 0
+        if self._starting:
+            return None
+        reflector = self.reflector
+        await reflector.ready()
+        task = reflector.current_task(self.service_id)
+        if task is None:
+            return 0
+        state = task["Status"]["State"]
+        if task.get("DesiredState") == "running" and (
+            state == "running" or state in STARTING_STATES
+        ):
+            return None
+        return task["Status"].get("ContainerStatus", {}).get("ExitCode") or 0
+
+    async def stop(self, now=False):
+        if not self.service_id:
+            return
+        await self._remove_service()
+
+    async def _remove_service(self):
+        """Remove the service and return once the swarm has shut its task down."""
+        try:
+            await self.docker.call("remove_service", self.service_id)
+        except docker.errors.NotFound:
+            pass
+        reflector = self.reflector
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_timeout
+        with reflector.watching():
+            while True:
+                try:
+                    await asyncio.wait_for(reflector.next_update(), deadline - loop.time())
+                except asyncio.TimeoutError:
+                    self.log.warning(
+                        "Service %s removed, but its task was still shutting down after %ss",
+                        self.service_name,
+                        self.stop_timeout,
+                    )
+                    break
+                if not reflector.has_tasks(self.service_id):
+                    break
+        self.service_id = ""
+
+
+def _reason(error):
+    """Docker's own sentence from an API error."""
+    explanation = getattr(error, "explanation", None)
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf8", "replace")
+    return explanation or str(error)
