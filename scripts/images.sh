@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 BASE_IMAGE=${BASE_IMAGE:-swarmspawner/base:bookworm}
 HUB_IMAGE=${HUB_IMAGE:-swarmspawner/hub:dev}
 SINGLEUSER_IMAGE=${SINGLEUSER_IMAGE:-swarmspawner/singleuser:dev}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Empty: debootstrap's default mirror. Set it to use a local mirror.
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 PIP=${PIP:-python3 -m pip}
 wheels=build/wheels
 # The engine here (20.10) has no buildx: use the classic builder, which also sees local images
@@ -30,37 +31,37 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
         apt-get install -y -q debootstrap >/dev/null
     fi
     rootfs=$(mktemp -d /var/tmp/swarmspawner-rootfs.XXXXXX)
+    case $rootfs in /var/tmp/swarmspawner-rootfs.?*) ;; *) echo "images: bad rootfs dir '$rootfs'" >&2; exit 1 ;; esac
+    chmod 755 "$rootfs"  # becomes the image's /
     trap 'rm -rf "$rootfs"' EXIT
     log "debootstrap bookworm into $rootfs (~40 s)"
-    debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$rootfs.log" 2>&1 ||
+    debootstrap --variant=minbase bookworm "$rootfs" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$rootfs.log" 2>&1 ||
         { tail -20 "$rootfs.log" >&2; rm -f "$rootfs.log"; exit 1; }
     rm -f "$rootfs.log"
-    # Like debian:bookworm-slim: updates and security sources, no docs or man pages,
-    # no package lists or caches in the image.
-    rm -f "$rootfs/etc/apt/sources.list"
-    cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
-Types: deb
-URIs: $DEBIAN_MIRROR
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: ${DEBIAN_MIRROR%/debian}/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
+    # Like debian:bookworm-slim: the updates and security suites too; no docs, man pages or
+    # translations; apt deletes the .debs it installed; no package lists or caches shipped.
+    # Keep the sources.list debootstrap wrote (the mirror it used); drop host-specific files.
+    rm -f "$rootfs/etc/hostname" "$rootfs/etc/resolv.conf"
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
 EOF
+    cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+    echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+    # What the excludes above keep out of later installs, taken out of the base too.
+    find "$rootfs/usr/share/doc" -mindepth 2 -not -name copyright -not -type d -delete
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
-        "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/info "$rootfs"/usr/share/locale
-    mkdir -p "$rootfs/usr/share/doc"
+        "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/log/*.log \
+        "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
     log "importing $BASE_IMAGE"
     tar -C "$rootfs" -c . | docker import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -80,8 +81,10 @@ stamp=$(cat "${reqs[@]}" <(echo "${pip_target[*]}") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ] || ! compgen -G "$wheels/*.whl" >/dev/null; then
     log "downloading wheels into $wheels"
     rm -f "$wheels"/*.whl "$wheels/.stamp"
+    # (The grep drops warnings about local index directories from this machine's pip config.)
     $PIP download --quiet --disable-pip-version-check "${pip_target[@]}" -d "$wheels" \
-        -r docker/hub/requirements.txt -r docker/singleuser/requirements.txt
+        -r docker/hub/requirements.txt -r docker/singleuser/requirements.txt \
+        2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
     echo "$stamp" >"$wheels/.stamp"
 else
     log "wheels up to date ($(ls "$wheels"/*.whl | wc -l) in $wheels)"
@@ -94,19 +97,23 @@ log "building the project wheel"
 rm -rf "$wheels/project" build/lib build/bdist.*
 SOURCE_DATE_EPOCH=315532800 $PIP wheel --quiet --disable-pip-version-check --no-deps \
     -w "$wheels/project" .
+rm -rf build/lib build/bdist.*
 
 # --- Images -----------------------------------------------------------------------------------
-build() { # IMAGE DIR; the classic builder's step lines and RUN output, without its chatter
+build() { # IMAGE DIR; shows the classic builder's steps and RUN output, without its chatter
     log "building $1 from $2"
     docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$2/Dockerfile" -t "$1" . 2>&1 |
-        sed -u -E -e '/^ ---> |^Removing intermediate container|^$/d' \
+        sed -u -E -e 's/\x1b\[[0-9;]*m//g' \
+            -e '/^ ---> |^Removing intermediate container|^$/d' \
             -e '/^DEPRECATED: The legacy builder|BuildKit is currently disabled|^ +environment-variable\.$/d' \
-            -e '/Install the buildx component|docs\.docker\.com\/go\/buildx/d'
+            -e '/Install the buildx component|docs\.docker\.com\/go\/buildx/d' \
+            -e '/^debconf: delaying package configuration/d'
 }
 build "$HUB_IMAGE" docker/hub
 build "$SINGLEUSER_IMAGE" docker/singleuser
 
 log "done in $((SECONDS - start)) s"
 for image in "$BASE_IMAGE" "$HUB_IMAGE" "$SINGLEUSER_IMAGE"; do
-    docker image inspect --format "images: $image {{.Id}} ({{.Size}} bytes)" "$image"
+    read -r id size < <(docker image inspect --format '{{.Id}} {{.Size}}' "$image")
+    echo "images: $image $id $((size / 1000000)) MB"
 done

@@ -69,6 +69,7 @@ class ServiceSettings:
     placement_preferences: list = field(default_factory=list)
     restart_policy: dict = field(default_factory=lambda: {"Condition": "none"})
     stop_grace_period: float | None = None
+    healthcheck: dict | None = None
     extra_labels: dict = field(default_factory=dict)
     extra_container_spec: dict = field(default_factory=dict)
     extra_task_spec: dict = field(default_factory=dict)
@@ -282,6 +283,8 @@ def make_service_spec(settings):
         container["Command"] = list(settings.entrypoint)
     if settings.stop_grace_period is not None:
         container["StopGracePeriod"] = seconds_to_nano(settings.stop_grace_period)
+    if settings.healthcheck is not None:
+        container["HealthCheck"] = dict(settings.healthcheck)
     container = deep_merge(container, settings.extra_container_spec)
 
     task = {

@@ -170,6 +170,17 @@ class SwarmSpawner(Spawner):
 
     # --- extras -----------------------------------------------------------------
 
+    healthcheck = Dict(
+        {"Test": ["NONE"]},
+        allow_none=True,
+        help="""The servers' health check, as the Engine API's HealthConfig (`Test`, and
+        `Interval`, `Timeout`, `StartPeriod` in nanoseconds, `Retries`). By default the
+        image's HEALTHCHECK is switched off for spawned servers: JupyterHub already waits for
+        a server to answer HTTP before sending its user there, while the swarm would keep the
+        task "starting" — and its name out of DNS — until the first check passes, a whole
+        interval after the server is up. None keeps the image's check.""",
+    ).tag(config=True)
+
     stop_grace_period = Float(
         10.0,
         help="Seconds a server has to exit after SIGTERM before it is killed.",
@@ -319,6 +330,7 @@ class SwarmSpawner(Spawner):
             placement_preferences=self.placement_preferences,
             restart_policy=self.restart_policy,
             stop_grace_period=self.stop_grace_period,
+            healthcheck=self.healthcheck,
             extra_labels=self.extra_labels,
             extra_container_spec=self.extra_container_spec,
             extra_task_spec=self.extra_task_spec,

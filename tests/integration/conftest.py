@@ -1,0 +1,156 @@
+"""Fixtures for tests on the real single-node swarm that `make test` sets up."""
+
+import os
+import secrets
+import textwrap
+import time
+
+import docker
+import pytest
+
+from tests.support.docker_socket_counter import DockerSocketCounter
+from tests.support.hub import Hub
+
+HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:dev")
+SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:dev")
+NETWORK = "sstest-overlay"
+SUBNET = "10.213.7.0/24"
+
+# Per-user settings for the failure cases, applied the way an admin would: a hook.
+FAILURE_HOOK = """
+def _per_user(spawner):
+    name = spawner.user.name
+    if name.startswith("noimage"):
+        spawner.image = "sha256:" + "0" * 64
+    elif name.startswith("noplace"):
+        spawner.placement_constraints = ["node.labels.swarmspawner-test == nowhere"]
+    elif name.startswith("toobig"):
+        spawner.mem_guarantee = "100000G"
+    elif name.startswith("badmount"):
+        spawner.mounts = [{"type": "bind", "source": "/does/not/exist", "target": "/x"}]
+c.Spawner.pre_spawn_hook = _per_user
+"""
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = docker.from_env(version="auto")
+    try:
+        assert client.info()["Swarm"]["LocalNodeState"] == "active"
+    except Exception as e:
+        pytest.fail(f"needs a Docker engine in swarm mode (run `make test`): {e}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def singleuser_image(docker_client):
+    # Referenced by ID: a node never tries a registry for an image given by ID.
+    return docker_client.images.get(SINGLEUSER_IMAGE).id
+
+
+@pytest.fixture(scope="session")
+def network(docker_client):
+    try:
+        net = docker_client.networks.get(NETWORK)
+        if net.attrs["IPAM"]["Config"][0]["Subnet"] != SUBNET:
+            net.remove()
+            raise docker.errors.NotFound("wrong subnet")
+    except docker.errors.NotFound:
+        docker_client.networks.create(
+            NETWORK,
+            driver="overlay",
+            attachable=True,
+            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)]),
+        )
+    return NETWORK
+
+
+@pytest.fixture(scope="session")
+def hub_id():
+    return "sstest-" + secrets.token_hex(3)
+
+
+def hub_services(client, hub_id):
+    return client.services.list(filters={"label": f"swarmspawner.hub={hub_id}"})
+
+
+def session_services(client, hub_id):
+    """Services of every hub this test session started (their ids share a prefix)."""
+    return [
+        s
+        for s in client.services.list(filters={"label": "swarmspawner.hub"})
+        if s.attrs["Spec"]["Labels"]["swarmspawner.hub"].startswith(hub_id)
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cleanup(docker_client, hub_id):
+    yield
+    for service in session_services(docker_client, hub_id):
+        service.remove()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+        c.labels.get("swarmspawner.hub", "").startswith(hub_id)
+        for c in docker_client.containers.list(all=True, filters={"label": "swarmspawner.hub"})
+    ):
+        time.sleep(0.5)
+    for volume in docker_client.volumes.list(filters={"name": "sstest-"}):
+        try:
+            volume.remove()
+        except docker.errors.APIError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def make_hub(docker_client, network, singleuser_image, hub_id, tmp_path_factory):
+    hubs = []
+    addresses = iter(f"10.213.7.{n}" for n in range(200, 250))
+
+    def make(extra_config="", docker_socket="/var/run/docker.sock", hub_id=hub_id):
+        name = f"sstest-hub-{secrets.token_hex(3)}"
+        hub = Hub(
+            docker_client,
+            tmp_path_factory.mktemp(name),
+            image=HUB_IMAGE,
+            singleuser_image=singleuser_image,
+            network=network,
+            hub_id=hub_id,
+            prefix="sstest",
+            name=name,
+            extra_config=extra_config,
+            docker_socket=docker_socket,
+            ip=next(addresses),
+        )
+        hubs.append(hub)
+        return hub.start()
+
+    yield make
+    for hub in hubs:
+        hub.remove()
+
+
+@pytest.fixture(scope="session")
+def hub(make_hub):
+    """The hub most tests share: per-user settings for the failure cases."""
+    return make_hub(
+        textwrap.dedent("""
+        c.Spawner.mem_limit = "512M"
+        c.Spawner.cpu_limit = 0.5
+        c.Spawner.mem_guarantee = "64M"
+        c.SwarmSpawner.mounts = [
+            {"type": "volume", "source": "sstest-home-{username}", "target": "/home/jovyan/work"},
+            {"type": "volume", "target": "/scratch"},
+            {"type": "tmpfs", "target": "/cache", "tmpfs_size": "16M"},
+        ]
+        c.Spawner.poll_interval = 5
+        c.SwarmSpawner.watch_interval = 2
+        """)
+        + FAILURE_HOOK
+    )
+
+
+@pytest.fixture
+def socket_counter(tmp_path):
+    counter = DockerSocketCounter(str(tmp_path / "docker.sock")).start()
+    yield counter
+    counter.stop()

@@ -1,0 +1,167 @@
+"""The spawner on the real swarm, driven through a real hub's REST API and proxy."""
+
+import time
+
+import docker
+import pytest
+import requests
+
+from .conftest import hub_services
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(condition, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return condition()
+
+
+def answers(hub, user, server=""):
+    try:
+        return hub.user_api(user, server).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def service_of(client, hub_id, user, server=""):
+    found = [
+        s
+        for s in hub_services(client, hub_id)
+        if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user
+        and s.attrs["Spec"]["Labels"]["swarmspawner.server"] == server
+    ]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_start_reach_inspect_and_stop(hub, docker_client, hub_id, network):
+    ready, events = hub.spawn("alice")
+    assert ready, events
+    messages = [e.get("message", "") for e in events]
+    assert any("Running on node" in m for m in messages), messages
+
+    # The user's server answers through the hub's proxy.
+    response = hub.user_api("alice")
+    assert response.status_code == 200, response.text
+    assert "version" in response.json()
+
+    service = service_of(docker_client, hub_id, "alice")
+    spec = service.attrs["Spec"]
+    assert spec["Name"] == "sstest-alice-1"
+    assert spec["Labels"]["swarmspawner.hub"] == hub_id
+    assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+    task = spec["TaskTemplate"]
+    assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 512 * 1024**2}
+    assert task["Resources"]["Reservations"]["MemoryBytes"] == 64 * 1024**2
+    assert task["RestartPolicy"]["Condition"] == "none"
+    network_id = docker_client.networks.get(network).id
+    assert [n["Target"] for n in task["Networks"]] == [network_id]
+    mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
+    assert mounts["/home/jovyan/work"]["Source"] == "sstest-home-alice"
+    assert "Source" not in mounts["/scratch"]
+    assert mounts["/cache"]["Type"] == "tmpfs"
+
+    # The limits reach the running container.
+    container = docker_client.containers.list(
+        filters={"label": f"com.docker.swarm.service.id={service.id}"}
+    )[0]
+    assert container.attrs["HostConfig"]["Memory"] == 512 * 1024**2
+    anonymous = [
+        m["Name"] for m in container.attrs["Mounts"] if m["Destination"] == "/scratch"
+    ]
+
+    hub.stop("alice")
+    assert service_of(docker_client, hub_id, "alice") is None
+    # The engine removes the stopped container just after the task is gone.
+    assert wait_for(lambda: not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.swarm.service.id={service.id}"}
+    ))
+    # The named volume stays for the next start; the anonymous one went with the service.
+    docker_client.volumes.get("sstest-home-alice")
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(anonymous[0])
+
+
+def test_named_servers_run_side_by_side(hub, docker_client, hub_id):
+    assert hub.spawn("bob")[0]
+    assert hub.spawn("bob", "gpu")[0]
+    assert hub.user_api("bob").status_code == 200
+    assert hub.user_api("bob", "gpu").status_code == 200
+    assert service_of(docker_client, hub_id, "bob").name == "sstest-bob-1"
+    assert service_of(docker_client, hub_id, "bob", "gpu").name == "sstest-bob-gpu"
+    hub.stop("bob", "gpu")
+    assert service_of(docker_client, hub_id, "bob", "gpu") is None
+    assert service_of(docker_client, hub_id, "bob") is not None
+    hub.stop("bob")
+
+
+def test_hub_notices_a_server_that_went_away(hub, docker_client, hub_id):
+    assert hub.spawn("carol")[0]
+    service_of(docker_client, hub_id, "carol").remove()
+    # poll_interval is 5 s in this hub: it notices within a few polls.
+    assert wait_for(lambda: hub.server("carol") is None, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "user, reason",
+    [
+        ("noimage", "No such image"),
+        ("noplace", "scheduling constraints not satisfied"),
+        ("toobig", "insufficient resources"),
+        ("badmount", "bind source path does not exist"),
+    ],
+)
+def test_a_rejected_spawn_says_why_and_leaves_nothing(hub, docker_client, hub_id, user, reason):
+    started = time.monotonic()
+    ready, events = hub.spawn(user)
+    elapsed = time.monotonic() - started
+    assert not ready
+    assert reason in events[-1]["message"], events
+    # Well before start_timeout (120 s in this hub): the swarm's own answer is used.
+    assert elapsed < 60
+    assert service_of(docker_client, hub_id, user) is None
+    assert hub.server(user) is None
+
+
+def test_hub_restart_adopts_running_servers(make_hub, docker_client, hub_id):
+    hub = make_hub(hub_id=hub_id + "-restart")
+    assert hub.spawn("dave")[0]
+    before = service_of(docker_client, hub_id + "-restart", "dave")
+    hub.restart()
+    # Same service, still answering through the restarted hub's proxy, nothing new created.
+    assert hub.server("dave")["ready"]
+    # The new hub container has a new address; the server's HTTP client caches the old one
+    # for a few seconds, so its first token checks may fail before it finds the hub again.
+    assert wait_for(lambda: answers(hub, "dave"), timeout=120)
+    after = hub_services(docker_client, hub_id + "-restart")
+    assert [s.id for s in after] == [before.id]
+    hub.stop("dave")
+    assert not hub_services(docker_client, hub_id + "-restart")
+
+
+def test_docker_requests_do_not_grow_with_servers(make_hub, socket_counter, hub_id):
+    hub = make_hub(
+        """
+        c.Spawner.poll_interval = 2
+        c.SwarmSpawner.watch_interval = 2
+        """,
+        docker_socket=socket_counter.listen_path,
+        hub_id=hub_id + "-count",
+    )
+    per_interval = {}
+    users = ["erin", "frank", "grace", "heidi"]
+    for n, user in enumerate(users, start=1):
+        assert hub.spawn(user)[0]
+        time.sleep(3)  # let the busy-period listings end
+        since = time.monotonic()
+        time.sleep(10)
+        per_interval[n] = socket_counter.count(since=since) / (10 / 2)
+    for user in users:
+        hub.stop(user)
+    # One listing per poll interval serves every server's poll.
+    assert all(rate <= 2 for rate in per_interval.values()), per_interval
+    assert per_interval[4] <= per_interval[1] + 0.5, per_interval
