@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help test unit integration engine images venv clean
+.PHONY: help test unit integration engine images browser venv clean
 
 help:
 	@echo "make test         set up engine, swarm, venv and images, then run unit and integration tests"
@@ -24,13 +24,17 @@ engine:
 images: engine
 	bash scripts/images.sh
 
+# Debian's headless Chromium for the browser tests (no browser download).
+browser:
+	bash scripts/browser.sh
+
 unit: venv
 	$(PYTEST) -q tests/unit
 
-integration: venv images
+integration: venv images browser
 	$(PYTEST) -q tests/integration
 
-test: venv engine images
+test: venv engine images browser
 	$(PYTEST) -q tests/unit tests/integration
 
 clean:
