@@ -5,12 +5,16 @@ The lifecycle lives here; the service spec comes from :mod:`.objects`, names fro
 """
 
 import asyncio
+import copy
 from urllib.parse import urlparse
 
 import docker.errors
 from jupyterhub.spawner import Spawner
+from jupyterhub.utils import maybe_future
+from tornado import web
 from traitlets import (
     Bool,
+    Callable,
     Dict,
     Float,
     Integer,
@@ -22,9 +26,11 @@ from traitlets import (
     validate,
 )
 
+from . import profiles as profiles_mod
 from . import slugs
 from .client import AsyncDocker
 from .errors import SpawnError
+from .form import render_form
 from .objects import (
     ENDPOINT_MODES,
     LABEL_HUB,
@@ -34,6 +40,7 @@ from .objects import (
     SpecError,
     make_service_spec,
 )
+from .options import UserOptionsError
 from .reflector import ENDED_STATES, STARTING_STATES, TaskReflector
 
 # (percent, message) shown on the spawn page as the task moves through the swarm.
@@ -242,6 +249,157 @@ class SwarmSpawner(Spawner):
         help="Seconds stop() waits for the swarm to remove a server's task.",
     ).tag(config=True)
 
+    # --- what users may choose ---------------------------------------------------
+
+    profile_list = Union(
+        [List(Dict()), Callable()],
+        default_value=[],
+        help="""Servers users choose from on the spawn form, in KubeSpawner's form: a list of
+        dicts with `display_name`, `slug` (optional, derived from the display name),
+        `description`, `default` and `spawner_override` (alias `kubespawner_override`): a dict
+        of SwarmSpawner settings, e.g. `{"image": ..., "cpu_limit": 2, "mem_limit": "4G",
+        "placement_constraints": [...], "mounts": [...], "environment": {...}}`. A dict value
+        is merged into the setting's configured dict; any other value replaces it. A value may
+        be a callable taking the spawner. `profile_options` offer choices within a profile:
+        `{name: {"display_name", "choices": {key: {"display_name", "default",
+        "spawner_override"}}, "unlisted_choice": {"enabled", "display_name",
+        "validation_regex", "validation_message", "spawner_override"}}}`, where `{value}` in
+        the unlisted choice's override strings becomes the user's text (which must match
+        `validation_regex` in full).
+
+        May be a callable (sync or async) taking the spawner and returning the list, e.g. to
+        offer profiles by the user's groups. Users pick through `user_options`
+        `{"profile": slug, "<option>": key, "<option>--unlisted-choice": text}`, from the form
+        or the REST API; anything not offered is refused with HTTP 400.""",
+    ).tag(config=True)
+
+    profile_form_template = Unicode(
+        "",
+        help="""Jinja2 template text for the profiles on the spawn form, replacing the
+        built-in `swarmspawner/templates/profiles_form.html` (start from a copy of it).""",
+    ).tag(config=True)
+
+    @default("options_form")
+    def _default_options_form(self):
+        return self._render_profile_form
+
+    @default("options_from_form")
+    def _default_options_from_form(self):
+        return self._profile_options_from_form
+
+    # Settings a profile may not override: they identify or locate this server.
+    _protected_traits = frozenset(
+        {"service_id", "service_name", "hub_id", "service_prefix", "docker_host", "tls_config",
+         "user", "hub", "orm_spawner", "db", "api_token", "oauth_client_id"}
+    )
+    # Settings that internal option handlers (not profiles) may set.
+    _internal_overrides = frozenset()
+
+    async def load_profiles(self):
+        """The profiles for this user; a bad list is the admin's error, logged in full."""
+        profile_list = self.profile_list
+        if callable(profile_list):
+            profile_list = await maybe_future(profile_list(self))
+        return profiles_mod.load_profiles(profile_list or [])
+
+    async def _render_profile_form(self, spawner=None):
+        try:
+            profiles = await self.load_profiles()
+        except profiles_mod.ProfileConfigError as e:
+            raise self._admin_error(e) from e
+        if not profiles:
+            return ""
+        return render_form(profiles, self.user_options, self.profile_form_template)
+
+    async def _profile_options_from_form(self, form_data):
+        try:
+            profiles = await self.load_profiles()
+        except profiles_mod.ProfileConfigError as e:
+            raise self._admin_error(e) from e
+        if not profiles:
+            return self._passthrough_options_from_form(form_data)
+        user_options = profiles_mod.form_to_user_options(profiles, form_data)
+        # Checked here too, so that a bad form is shown again with the reason (HTTP 400)
+        # before JupyterHub begins a spawn.
+        await self.resolve_user_options_or_400(user_options)
+        return user_options
+
+    async def resolve_user_options(self, user_options):
+        """``user_options`` -> ``{setting: value}``, or UserOptionsError for the user.
+
+        Subclasses that accept more fields handle theirs and pass the rest on.
+        """
+        profiles = await self.load_profiles()
+        # An admin's own apply_user_options hook owns the fields we do not know.
+        if self.apply_user_options is not None and isinstance(user_options, dict):
+            known = {profiles_mod.PROFILE_FIELD}
+            for profile in profiles:
+                for name in profile.options:
+                    known |= {name, name + profiles_mod.UNLISTED_SUFFIX}
+            user_options = {k: v for k, v in user_options.items() if k in known}
+        _, overrides = profiles_mod.resolve(profiles, user_options)
+        return overrides
+
+    async def resolve_user_options_or_400(self, user_options):
+        try:
+            return await self.resolve_user_options(user_options)
+        except UserOptionsError as e:
+            raise _bad_request(str(e)) from e
+        except profiles_mod.ProfileConfigError as e:
+            raise self._admin_error(e) from e
+
+    async def apply_profile(self, user_options):
+        """Check ``user_options`` and set this spawn's settings from it (or raise HTTP 400)."""
+        # A spawner object serves many spawns: undo the last choice before applying this one.
+        self._restore_overridden()
+        overrides = await self.resolve_user_options_or_400(user_options)
+        try:
+            await self._apply_overrides(overrides)
+        except profiles_mod.ProfileConfigError as e:
+            self._restore_overridden()
+            raise self._admin_error(e) from e
+        self._options_applied = True
+
+    async def _apply_overrides(self, overrides):
+        saved = self.__dict__.setdefault("_overridden", {})
+        for name, value in overrides.items():
+            allowed = name in self._internal_overrides or (
+                self.has_trait(name)
+                and self.trait_metadata(name, "config")
+                and name not in self._protected_traits
+            )
+            if not allowed:
+                raise profiles_mod.ProfileConfigError(
+                    f"{name!r} is not a SwarmSpawner setting a profile can override"
+                )
+            if callable(value):
+                value = await maybe_future(value(self))
+            current = getattr(self, name)
+            if isinstance(value, dict) and isinstance(current, dict):
+                value = {**current, **value}
+            saved.setdefault(name, copy.deepcopy(current))
+            try:
+                setattr(self, name, value)
+            except Exception as e:
+                raise profiles_mod.ProfileConfigError(f"{name} = {value!r:.100}: {e}") from e
+
+    def _restore_overridden(self):
+        saved = self.__dict__.get("_overridden") or {}
+        for name, value in saved.items():
+            setattr(self, name, value)
+        saved.clear()
+
+    async def _run_apply_user_options(self, user_options):
+        # JupyterHub runs this before start() and turns an HTTPError into the response:
+        # a 400 for the REST request (or the spawn form) while nothing exists yet.
+        await self.apply_profile(user_options)
+        if self.apply_user_options is not None:
+            await super()._run_apply_user_options(user_options)
+
+    def _admin_error(self, error):
+        self.log.error("SwarmSpawner profile settings for %s: %s", self._log_name, error)
+        return _http_error(500, f"The hub's server profiles are misconfigured: {error}")
+
     # --- JupyterHub's own settings, with values that fit Swarm ------------------
 
     @default("ip")
@@ -257,6 +415,7 @@ class SwarmSpawner(Spawner):
     service_id = Unicode("")
     service_name = Unicode("")
     _starting = Bool(False)
+    _options_applied = Bool(False)
 
     def load_state(self, state):
         super().load_state(state)
@@ -352,8 +511,13 @@ class SwarmSpawner(Spawner):
         self._reset_events()
         self._starting = True
         try:
+            # Should the hub ever skip its apply_user_options step, options are still never
+            # used unchecked.
+            if not self._options_applied:
+                await self.apply_profile(self.user_options)
             return await self._start()
         finally:
+            self._options_applied = False
             self._starting = False
             self._emit_done = True
             self._events_changed.set()
@@ -523,6 +687,18 @@ class SwarmSpawner(Spawner):
                 if not reflector.has_tasks(self.service_id):
                     break
         self.service_id = ""
+
+
+def _http_error(status, message):
+    # No args: Tornado leaves a '%' in the message alone. JupyterHub shows
+    # jupyterhub_message as it is, on the form page and in the REST API's JSON.
+    error = web.HTTPError(status, message)
+    error.jupyterhub_message = message
+    return error
+
+
+def _bad_request(message):
+    return _http_error(400, message)
 
 
 def _reason(error):

@@ -1,0 +1,56 @@
+"""The spawn form: the profiles rendered as HTML from a Jinja2 template.
+
+JupyterHub wraps the result in its own ``<form>`` with the Start button (its
+``spawn.html``), so the template renders only the fields, with the Bootstrap 5 classes
+JupyterHub's pages use. Plain radio buttons, selects and text boxes: the form works
+without JavaScript.
+"""
+
+from functools import lru_cache
+
+import jinja2
+
+from .profiles import (
+    FORM_OPTION_PREFIX,
+    PROFILE_FIELD,
+    UNLISTED_CHOICE_VALUE,
+    UNLISTED_SUFFIX,
+    default_profile,
+    option_field,
+)
+
+TEMPLATE_NAME = "profiles_form.html"
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("swarmspawner", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_form(profiles, previous=None, template=""):
+    """HTML for the profiles; ``previous`` (the last user_options) preselects the profile.
+
+    ``template`` is an admin's own Jinja2 template text; empty means the built-in one.
+    """
+    env = _environment()
+    tmpl = env.from_string(template) if template else env.get_template(TEMPLATE_NAME)
+    previous = previous if isinstance(previous, dict) else {}
+    slugs = {p.slug for p in profiles}
+    chosen = previous.get(PROFILE_FIELD)
+    # The last options may be anything a user once sent.
+    if not isinstance(chosen, str) or chosen not in slugs:
+        default = default_profile(profiles)
+        chosen = default.slug if default else None
+    return tmpl.render(
+        profiles=profiles,
+        selected_profile=chosen,
+        option_field=option_field,
+        profile_field=PROFILE_FIELD,
+        unlisted_suffix=UNLISTED_SUFFIX,
+        unlisted_value=UNLISTED_CHOICE_VALUE,
+        field_prefix=FORM_OPTION_PREFIX,
+    )
