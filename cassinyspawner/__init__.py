@@ -14,10 +14,14 @@ Where an admin also set the new setting, the new setting wins (and a warning say
 import shlex
 
 import docker.types
-from traitlets import Bool, Dict, List, Unicode
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, Union
 
 from swarmspawner import SwarmSpawner as _SwarmSpawner
-from swarmspawner.units import nano_to_cores
+from swarmspawner import slugs
+from swarmspawner.options import UserOptionsError, check_shape
+from swarmspawner.units import nano_to_cores, parse_bytes
+
+from . import useroptions
 
 # Old container_spec key -> new SwarmSpawner setting.
 _CONTAINER_KEYS = {
@@ -150,10 +154,137 @@ class SwarmSpawner(_SwarmSpawner):
 
     use_user_options = Bool(
         False,
-        help="""Let users' `user_options` carry `container_spec`, `resource_spec`, `placement`,
-        `network` and `name`, as the original did — but only within the allowlists the admin
-        sets (see `user_options_allowed`); anything else is refused.""",
+        help="""Let users' `user_options` carry `container_spec` (`Image`, `args`, `mounts`),
+        `resource_spec` (`cpu_limit`, `mem_limit`, `cpu_reservation`, `mem_reservation`, CPUs
+        in nano-CPUs as the original took them), `placement`, `network` and `name`, as the
+        original did — but each only within its allowlist (`user_options_allowed_images`,
+        `user_options_allowed_args`, `user_options_allowed_mounts`, `user_options_max_cpu`,
+        `user_options_max_mem`, `user_options_allowed_networks`,
+        `user_options_allowed_constraints`, `user_options_name_pattern`). A field whose
+        allowlist is not set is refused with HTTP 400, and nothing is created.""",
     ).tag(config=True)
+
+    user_options_allowed_images = List(
+        Unicode(),
+        help="""Images users may name in `container_spec.Image`, as shell-style patterns
+        (`*` also matches `/`), e.g. `["quay.io/jupyter/*-notebook:2024-*"]`.""",
+    ).tag(config=True)
+
+    user_options_allowed_args = List(
+        List(Unicode()),
+        help="""Commands users may give in `container_spec.args`, each an exact list of
+        arguments, e.g. `[["start-singleuser.sh"]]`.""",
+    ).tag(config=True)
+
+    user_options_allowed_mounts = List(
+        Dict(),
+        help="""Mounts users may add in `container_spec.mounts` (added to the configured
+        `mounts`). Each entry allows mounts of its `type` (`volume`, `bind` or `tmpfs`) whose
+        source matches its `source` pattern (shell-style; `{username}` is the user's name
+        as in `mounts`) and, if given, whose target matches its `target` pattern;
+        `"read_only": True` makes them read-only. An entry without `source` allows only
+        anonymous volumes (or tmpfs). E.g. `[{"type": "volume", "source":
+        "data-{username}-*"}, {"type": "bind", "source": "/srv/datasets/*", "read_only": True}]`.
+        Bind sources must be normalized absolute paths, never `/`.""",
+    ).tag(config=True)
+
+    user_options_max_cpu = Float(
+        None,
+        allow_none=True,
+        help="""The largest `resource_spec.cpu_limit` or `cpu_reservation` users may ask for,
+        in cores (users send nano-CPUs, as in the original). None: users may not set CPU.""",
+    ).tag(config=True)
+
+    user_options_max_mem = Union(
+        [Integer(), Unicode()],
+        default_value=None,
+        allow_none=True,
+        help="""The largest `resource_spec.mem_limit` or `mem_reservation` users may ask for,
+        in bytes or as a size like `"4G"`. None: users may not set memory.""",
+    ).tag(config=True)
+
+    user_options_allowed_networks = List(
+        Unicode(),
+        help="""Networks users may add to their server in `network` (added to the configured
+        `networks`, which the hub needs to reach the server).""",
+    ).tag(config=True)
+
+    user_options_allowed_constraints = List(
+        Unicode(),
+        help="""Placement constraints users may add in `placement` (added to the configured
+        `placement_constraints`, never replacing them), compared exactly, ignoring spaces,
+        e.g. `["node.labels.gpu == yes"]`.""",
+    ).tag(config=True)
+
+    user_options_name_pattern = Unicode(
+        "",
+        help="""A regular expression the `name` in user_options must match in full; the
+        server's service is then `{service_prefix}-{user}-{name}`. Empty: users may not name
+        services.""",
+    ).tag(config=True)
+
+    # The checked `name` from user_options; set per spawn through the override mechanism.
+    legacy_service_suffix = Unicode("")
+    _internal_overrides = frozenset({"legacy_service_suffix"})
+
+    def allowlists(self):
+        return useroptions.Allowlists(
+            images=list(self.user_options_allowed_images),
+            args=[list(a) for a in self.user_options_allowed_args],
+            mounts=list(self.user_options_allowed_mounts),
+            max_cpu=self.user_options_max_cpu,
+            max_mem=None if self.user_options_max_mem is None
+            else parse_bytes(self.user_options_max_mem, "user_options_max_mem"),
+            networks=list(self.user_options_allowed_networks),
+            constraints=list(self.user_options_allowed_constraints),
+            name_pattern=self.user_options_name_pattern,
+        )
+
+    async def resolve_user_options(self, user_options):
+        if not self.use_user_options or not isinstance(user_options, dict):
+            return await super().resolve_user_options(user_options)
+        check_shape(user_options)
+        legacy = {k: v for k, v in user_options.items() if k in useroptions.LEGACY_FIELDS}
+        rest = {k: v for k, v in user_options.items() if k not in legacy}
+        overrides = await super().resolve_user_options(rest)
+        if not legacy:
+            return overrides
+        request = useroptions.check(legacy, self.allowlists(), self.mount_namespace())
+        if request.image:
+            overrides["image"] = request.image
+        if request.args is not None:
+            overrides["cmd"] = request.args
+        for name in ("cpu_limit", "mem_limit", "cpu_guarantee", "mem_guarantee"):
+            if getattr(request, name) is not None:
+                overrides[name] = getattr(request, name)
+        if request.mounts:
+            mounts = list(overrides.get("mounts", self.mounts))
+            taken = {m.get("target") for m in mounts}
+            for n, mount in enumerate(request.mounts):
+                if mount["target"] in taken:
+                    raise UserOptionsError(
+                        f"user_options field 'container_spec.mounts[{n}].target':"
+                        f" {mount['target']!r} is already used by the hub's own mounts."
+                    )
+                taken.add(mount["target"])
+            overrides["mounts"] = mounts + request.mounts
+        if request.networks:
+            networks = list(overrides.get("networks", self.networks))
+            overrides["networks"] = networks + [n for n in request.networks if n not in networks]
+        if request.constraints:
+            constraints = list(overrides.get("placement_constraints", self.placement_constraints))
+            overrides["placement_constraints"] = constraints + request.constraints
+        if request.name:
+            overrides["legacy_service_suffix"] = request.name
+        return overrides
+
+    def service_settings(self):
+        settings = super().service_settings()
+        if self.legacy_service_suffix:
+            settings.name = slugs.service_name(
+                self.service_prefix, self.user.name, self.legacy_service_suffix
+            )
+        return settings
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
