@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BASE_IMAGE=${BASE_IMAGE:-swarmspawner/base:bookworm}
-HUB_IMAGE=${HUB_IMAGE:-swarmspawner/hub:dev}
-SINGLEUSER_IMAGE=${SINGLEUSER_IMAGE:-swarmspawner/singleuser:dev}
+HUB_IMAGE=${HUB_IMAGE:-swarmspawner/hub:latest}
+SINGLEUSER_IMAGE=${SINGLEUSER_IMAGE:-swarmspawner/singleuser:latest}
 # Empty: debootstrap's default mirror. Set it to use a local mirror.
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 PIP=${PIP:-python3 -m pip}

@@ -550,7 +550,31 @@ class SwarmSpawner(Spawner):
             task["ID"],
             self.reflector.node_name(task),
         )
-        return f"http://{self.service_name}:{self.port}"
+        return f"http://{self._task_address(task)}:{self.port}"
+
+    def _task_address(self, task):
+        """The task's address on the hub's network.
+
+        The hub and the proxy reach a server by address, not by service name: JupyterHub's
+        HTTP client caches a name's address for as long as the engine's DNS answer says
+        (600 s), so a server started again under the same name would be looked for at its
+        old address.
+        """
+        wanted = self.networks[0]
+        attachments = task.get("NetworksAttachments") or []
+        for attachment in attachments:
+            network = attachment["Network"]
+            if wanted in (network["Spec"]["Name"], network["ID"]) and attachment["Addresses"]:
+                return attachment["Addresses"][0].split("/")[0]
+        return self.service_name
+
+    async def get_url(self):
+        """After a hub restart: the server's current address, should its task have moved."""
+        await self.reflector.ready()
+        task = self.reflector.current_task(self.service_id)
+        if task is None or task["Status"]["State"] != "running" or self.server is None:
+            return await super().get_url()
+        return f"http://{self._task_address(task)}:{self.port}{self.server.base_url}"
 
     async def _create_service(self, spec):
         try:

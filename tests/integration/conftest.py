@@ -11,8 +11,8 @@ import pytest
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
 
-HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:dev")
-SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:dev")
+HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:latest")
+SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest")
 NETWORK = "sstest-overlay"
 SUBNET = "10.213.7.0/24"
 

@@ -1,0 +1,94 @@
+"""The hub's whole configuration, from the deployment's env file.
+
+The stack mounts the env file as a Docker config and the secrets as Docker secrets;
+nothing here needs editing. Extra Python configuration (a real authenticator's
+settings, say) goes in the file HUB_EXTRA_CONFIG names.
+"""
+
+import os
+import sys
+
+from swarmspawner.envfile import load
+
+ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
+SECRETS = "/run/secrets"
+env = load(ENV_FILE, check_files=False)
+
+
+def secret(name):
+    with open(os.path.join(SECRETS, name)) as f:
+        return f.read().strip()
+
+
+c = get_config()  # noqa: F821
+
+# --- hub and proxy ------------------------------------------------------------
+c.JupyterHub.hub_ip = "0.0.0.0"
+c.JupyterHub.hub_connect_ip = "hub"  # the hub service's name on the overlay network
+c.JupyterHub.db_url = env.DB_URL
+c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie_secret"))
+c.CryptKeeper.keys = [secret("crypt_key")]
+# The proxy is its own service; the hub only configures it.
+c.ConfigurableHTTPProxy.should_start = False
+c.ConfigurableHTTPProxy.api_url = "http://proxy:8001"
+c.ConfigurableHTTPProxy.auth_token = secret("proxy_token")
+# Servers outlive hub restarts: the hub adopts them again when it comes back.
+c.JupyterHub.cleanup_servers = False
+c.JupyterHub.cleanup_proxy = False
+c.JupyterHub.allow_named_servers = env.ALLOW_NAMED_SERVERS
+
+# --- users --------------------------------------------------------------------
+if env.AUTHENTICATOR == "dummy":
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = secret("lab_password")
+    c.Authenticator.allow_all = True
+else:
+    c.JupyterHub.authenticator_class = env.AUTHENTICATOR
+c.Authenticator.admin_users = set(env.ADMIN_USERS)
+
+if env.IDLE_TIMEOUT:
+    c.JupyterHub.services = [
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={int(env.IDLE_TIMEOUT)}",
+            ],
+        }
+    ]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    ]
+
+# --- servers ------------------------------------------------------------------
+c.JupyterHub.spawner_class = "swarm"
+c.SwarmSpawner.image = os.environ.get("SINGLEUSER_IMAGE_REF", env.SINGLEUSER_IMAGE)
+c.SwarmSpawner.hub_id = env.STACK_NAME
+c.SwarmSpawner.service_prefix = env.SERVICE_PREFIX
+c.SwarmSpawner.networks = [env.NETWORK_NAME]
+# Servers reach the hub's API through the proxy: its address stays the same when the hub
+# restarts, while servers' HTTP clients cache a name's address for minutes (aiodns keeps
+# the engine's 600 s DNS answers), so a new hub address would go unseen.
+c.SwarmSpawner.hub_connect_url = "http://proxy:8000"
+c.Spawner.cpu_limit = env.CPU_LIMIT
+c.Spawner.mem_limit = env.MEM_LIMIT
+c.Spawner.cpu_guarantee = env.CPU_GUARANTEE
+c.Spawner.mem_guarantee = env.MEM_GUARANTEE
+c.SwarmSpawner.placement_constraints = env.PLACEMENT_CONSTRAINTS
+c.Spawner.start_timeout = int(env.START_TIMEOUT)
+c.Spawner.poll_interval = int(env.POLL_INTERVAL)
+if env.USER_VOLUME:
+    c.SwarmSpawner.mounts = [
+        {"type": "volume", "source": env.USER_VOLUME, "target": env.USER_VOLUME_TARGET}
+    ]
+c.SwarmSpawner.volume_driver = env.VOLUME_DRIVER
+c.SwarmSpawner.volume_driver_options = env.VOLUME_DRIVER_OPTIONS
+
+if env.HUB_EXTRA_CONFIG:
+    load_subconfig("/etc/swarmspawner/extra_config.py")  # noqa: F821

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Deploy or remove the JupyterHub stack described by an env file.
+
+    scripts/stack.py deploy [--env .env] [--wait]
+    scripts/stack.py remove [--env .env] [--volumes]
+
+deploy validates the env file first and stops, having created nothing, if a value is
+wrong. Then it creates what the stack expects to exist (the overlay network, the
+secrets) when missing and runs `docker stack deploy`. Running it again applies changes.
+
+remove takes the stack down and also the users' servers, which are services of their
+own (found by the hub's label). Volumes and secrets stay unless --volumes is given.
+"""
+
+import argparse
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import docker
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from swarmspawner.envfile import EnvError, load  # noqa: E402
+
+STACK_FILE = REPO / "stack" / "jupyterhub.yml"
+NO_EXTRA_CONFIG = REPO / "config" / "no_extra_config.py"
+GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
+
+
+def log(message):
+    print(f"stack: {message}", flush=True)
+
+
+def fail(message):
+    print(f"stack: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def image_ref(client, name, pin):
+    """The image as the stack should name it: its local ID when pinned, else the name."""
+    if not pin:
+        return name
+    try:
+        return client.images.get(name).id
+    except docker.errors.ImageNotFound:
+        fail(f"{name} is not on this node (PIN_LOCAL_IMAGES=true): build or load it first")
+
+
+def ensure_network(client, name):
+    try:
+        net = client.networks.get(name)
+    except docker.errors.NotFound:
+        log(f"creating overlay network {name}")
+        client.networks.create(name, driver="overlay", attachable=True)
+        return
+    if net.attrs["Driver"] != "overlay" or not net.attrs.get("Attachable"):
+        fail(f"network {name} exists but is not an attachable overlay network")
+
+
+def ensure_secret(client, name, make_value):
+    if client.secrets.list(filters={"name": name}) and any(
+        s.name == name for s in client.secrets.list(filters={"name": name})
+    ):
+        return
+    log(f"creating secret {name}")
+    client.secrets.create(name=name, data=make_value().encode())
+
+
+def deploy(env_path, wait):
+    try:
+        env = load(env_path)
+    except EnvError as e:
+        print(f"stack: {env_path} has {len(e.problems)} problem(s); nothing was deployed:",
+              file=sys.stderr)
+        for problem in e.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        sys.exit(1)
+    base = Path(env_path).resolve().parent
+    client = docker.from_env(version="auto")
+    if client.info()["Swarm"]["LocalNodeState"] != "active":
+        fail("this engine is not in swarm mode (docker swarm init)")
+
+    hub_ref = image_ref(client, env.HUB_IMAGE, env.PIN_LOCAL_IMAGES)
+    singleuser_ref = image_ref(client, env.SINGLEUSER_IMAGE, env.PIN_LOCAL_IMAGES)
+    ensure_network(client, env.NETWORK_NAME)
+    stack = env.STACK_NAME
+    for name in GENERATED_SECRETS:
+        ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32))
+
+    # The lab password's secret is named after the file's version, not its content, so the
+    # name tells nothing about the password; a changed file makes a new secret.
+    if env.AUTHENTICATOR == "dummy":
+        password_file = base / env.DUMMY_PASSWORD_FILE
+        stat = password_file.stat()
+        version = hashlib.sha256(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
+        read_password = lambda: password_file.read_text().strip()  # noqa: E731
+    else:
+        version, read_password = "unused", lambda: secrets.token_hex(16)  # noqa: E731
+    ensure_secret(client, f"{stack}_lab_password_{version}", read_password)
+
+    extra = base / env.HUB_EXTRA_CONFIG if env.HUB_EXTRA_CONFIG else NO_EXTRA_CONFIG
+    variables = {
+        "STACK_NAME": stack,
+        "PUBLIC_PORT": str(env.PUBLIC_PORT),
+        "NETWORK_NAME": env.NETWORK_NAME,
+        "HUB_DATA_VOLUME": env.HUB_DATA_VOLUME,
+        "HUB_CONSTRAINT": env.HUB_CONSTRAINT,
+        "HUB_IMAGE_REF": hub_ref,
+        "SINGLEUSER_IMAGE_REF": singleuser_ref,
+        "ENV_FILE": str(Path(env_path).resolve()),
+        "ENV_HASH": file_hash(env_path),
+        "EXTRA_CONFIG_FILE": str(extra),
+        "EXTRA_HASH": file_hash(extra),
+        "LAB_PASSWORD_HASH": version,
+    }
+    log(f"deploying stack {stack}")
+    subprocess.run(
+        ["docker", "stack", "deploy", "--resolve-image", "never", "--prune",
+         "-c", str(STACK_FILE), stack],
+        env={**os.environ, **variables},
+        check=True,
+    )
+    if wait:
+        wait_until_up(env)
+    log(f"JupyterHub answers at http://<proxy node>:{env.PUBLIC_PORT}/ "
+        f"(here: http://127.0.0.1:{env.PUBLIC_PORT}/)")
+
+
+def wait_until_up(env, timeout=300):
+    url = f"http://127.0.0.1:{env.PUBLIC_PORT}/hub/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                if response.status == 200:
+                    log("hub is up")
+                    return
+        except Exception:
+            pass
+        time.sleep(1)
+    fail(f"the hub did not answer at {url} within {timeout} s; see docker service ps "
+         f"{env.STACK_NAME}_hub")
+
+
+def remove(env_path, volumes):
+    try:
+        env = load(env_path, check_files=False)
+    except EnvError as e:
+        fail("; ".join(e.problems))
+    client = docker.from_env(version="auto")
+    stack = env.STACK_NAME
+    log(f"removing stack {stack}")
+    subprocess.run(["docker", "stack", "rm", stack], check=False)
+    servers = client.services.list(filters={"label": f"swarmspawner.hub={stack}"})
+    for service in servers:
+        log(f"removing user server {service.name}")
+        service.remove()
+    # Wait for the containers to go, so that networks and volumes are free to remove.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and client.containers.list(
+        all=True, filters={"label": f"com.docker.stack.namespace={stack}"}
+    ) + client.containers.list(all=True, filters={"label": f"swarmspawner.hub={stack}"}):
+        time.sleep(1)
+    try:
+        client.networks.get(env.NETWORK_NAME).remove()
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as e:
+        log(f"kept network {env.NETWORK_NAME}: {e.explanation}")
+    if not volumes:
+        log("kept the hub's database volume, users' volumes and the secrets (--volumes removes them)")
+        return
+    for secret in client.secrets.list(filters={"name": f"{stack}_"}):
+        secret.remove()
+    prefix = env.USER_VOLUME.split("{username}")[0] if env.USER_VOLUME else None
+    for volume in client.volumes.list():
+        if volume.name == env.HUB_DATA_VOLUME or (prefix and volume.name.startswith(prefix)):
+            log(f"removing volume {volume.name}")
+            volume.remove(force=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["deploy", "remove"])
+    parser.add_argument("--env", default=".env", help="the env file (default: .env)")
+    parser.add_argument("--wait", action="store_true", help="wait until the hub answers")
+    parser.add_argument("--volumes", action="store_true",
+                        help="with remove: also remove volumes and secrets")
+    args = parser.parse_args()
+    if args.command == "deploy":
+        deploy(args.env, args.wait)
+    else:
+        remove(args.env, args.volumes)
+
+
+if __name__ == "__main__":
+    main()

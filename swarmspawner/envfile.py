@@ -1,0 +1,302 @@
+"""The one reader of the deployment's ``.env`` file.
+
+The hub's configuration, the deploy command, the Ansible playbooks and the tests all
+read the env file through :func:`load`, so a value means the same everywhere and a bad
+one is caught before anything is deployed. Each variable is declared once in
+:data:`VARIABLES`, with its default, its form and a sentence for the example file.
+
+    python -m swarmspawner.envfile check .env      # validate; exit 1 naming each bad value
+    python -m swarmspawner.envfile json .env       # the parsed values, for other tools
+    python -m swarmspawner.envfile example         # the example env file, from VARIABLES
+"""
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+from dotenv import dotenv_values
+
+from .units import parse_bytes
+
+AUTHENTICATORS = ("dummy",)
+_CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+
+
+class EnvError(ValueError):
+    """One or more values of the env file are wrong; ``problems`` has a sentence each."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# --- forms: each turns the text into a value or raises ValueError(expected form) ---------
+
+def _text(value):
+    return value
+
+
+def _name(value):
+    if not _NAME.match(value):
+        raise ValueError("letters, digits, '_', '.' or '-', starting with a letter or digit")
+    return value
+
+
+def _port(value):
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ValueError("a port number from 1 to 65535")
+    return int(value)
+
+
+def _seconds(value):
+    if not re.fullmatch(r"\d+(\.\d+)?", value):
+        raise ValueError("a number of seconds, e.g. 300")
+    return float(value)
+
+
+def _cores(value):
+    if value == "":
+        return None
+    if not re.fullmatch(r"\d+(\.\d+)?", value) or float(value) <= 0:
+        raise ValueError("a number of CPU cores, e.g. 1 or 0.5, or empty for none")
+    return float(value)
+
+
+def _bytes(value):
+    if value == "":
+        return None
+    try:
+        return parse_bytes(value)
+    except ValueError:
+        raise ValueError("a size such as 512M or 2G, or empty for none") from None
+
+
+def _bool(value):
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _list(value):
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _constraints(value):
+    return [item.strip() for item in value.split(";") if item.strip()]
+
+
+def _options(value):
+    options = {}
+    for item in _list(value):
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise ValueError("comma-separated key=value pairs, e.g. type=nfs,o=addr=10.0.0.5")
+        options[key.strip()] = val.strip()
+    return options
+
+
+def _authenticator(value):
+    if value in AUTHENTICATORS or _CLASS_PATH.match(value):
+        return value
+    raise ValueError(
+        "'dummy' (a shared password, for a lab) or an authenticator's class path, e.g."
+        " oauthenticator.github.GitHubOAuthenticator"
+    )
+
+
+def _db_url(value):
+    if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg2://")):
+        raise ValueError("a sqlite:// or postgresql:// database URL")
+    return value
+
+
+def _volume_template(value):
+    if value and "{username}" not in value:
+        raise ValueError("a volume name containing {username}, e.g. jupyterhub-user-{username},"
+                         " or empty for no persistent volume")
+    return value
+
+
+def _path(value):
+    if not value.startswith("/"):
+        raise ValueError("an absolute path inside the container")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    parse: object
+    help: str
+    section: str
+
+
+def _vars(section, *rows):
+    return [Variable(name, default, parse, help, section) for name, default, parse, help in rows]
+
+
+VARIABLES = [
+    *_vars(
+        "Stack",
+        ("STACK_NAME", "jupyterhub", _name, "Name of the Swarm stack (docker stack ls)."),
+        ("PUBLIC_PORT", "8000", _port, "Port the proxy publishes on its node (host mode)."),
+        ("NETWORK_NAME", "jupyterhub", _name,
+         "Overlay network of the proxy, the hub and every user's server."),
+        ("HUB_DATA_VOLUME", "jupyterhub-data", _name, "Volume for the hub's database."),
+        ("HUB_IMAGE", "swarmspawner/hub:latest", _text,
+         "Image of the hub (and of the proxy, which runs from the same image)."),
+        ("PIN_LOCAL_IMAGES", "false", _bool,
+         "true: run the images by their local ID (built or loaded on every node, no registry),"
+         " so no node ever tries a pull."),
+        ("HUB_CONSTRAINT", "node.role == manager", _text,
+         "Where the hub runs; it needs a manager's Docker socket."),
+        ("DB_URL", "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite", _db_url,
+         "The hub's database; PostgreSQL works too (postgresql://...)."),
+    ),
+    *_vars(
+        "Users",
+        ("AUTHENTICATOR", "dummy", _authenticator,
+         "'dummy': any user name with the password in DUMMY_PASSWORD_FILE (a lab only);"
+         " or a class path, configured in HUB_EXTRA_CONFIG."),
+        ("DUMMY_PASSWORD_FILE", "secrets/lab-password", _text,
+         "File holding the lab password for AUTHENTICATOR=dummy (kept out of git)."),
+        ("ADMIN_USERS", "", _list, "Comma-separated admin user names."),
+        ("HUB_EXTRA_CONFIG", "", _text,
+         "Optional file of extra Python configuration for the hub, e.g. an OAuthenticator's."),
+        ("ALLOW_NAMED_SERVERS", "true", _bool, "Let users run several named servers."),
+        ("IDLE_TIMEOUT", "3600", _seconds,
+         "Stop servers idle this many seconds (the idle culler); 0 turns it off."),
+    ),
+    *_vars(
+        "Servers",
+        ("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest", _text,
+         "Image of users' notebook servers."),
+        ("SERVICE_PREFIX", "jupyter", _name, "Servers are services named PREFIX-USER-SERVER."),
+        ("CPU_LIMIT", "1", _cores, "CPU cores a server may use; empty for no limit."),
+        ("MEM_LIMIT", "2G", _bytes, "Memory a server may use, e.g. 2G; empty for no limit."),
+        ("CPU_GUARANTEE", "", _cores, "CPU cores reserved for each server; empty for none."),
+        ("MEM_GUARANTEE", "", _bytes, "Memory reserved for each server, e.g. 512M; empty for none."),
+        ("PLACEMENT_CONSTRAINTS", "", _constraints,
+         "Where servers may run, ';'-separated, e.g. node.role == worker;node.labels.gpu == no"),
+        ("USER_VOLUME", "jupyterhub-user-{username}", _volume_template,
+         "Each user's persistent volume; empty for none."),
+        ("USER_VOLUME_TARGET", "/home/jovyan/work", _path, "Where the user's volume is mounted."),
+        ("VOLUME_DRIVER", "", _text, "Driver of users' volumes; empty for the engine's default."),
+        ("VOLUME_DRIVER_OPTIONS", "", _options,
+         "Driver options, e.g. type=nfs,o=addr=10.0.0.5,device=:/export/{username}"),
+        ("START_TIMEOUT", "300", _seconds, "Seconds a server may take to start."),
+        ("POLL_INTERVAL", "30", _seconds, "Seconds between the hub's checks of running servers."),
+    ),
+]
+BY_NAME = {v.name: v for v in VARIABLES}
+
+
+class Settings(dict):
+    """Parsed values by variable name, also readable as attributes (``settings.MEM_LIMIT``)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def parse(raw, base_dir=".", check_files=True):
+    """Text values by name -> :class:`Settings`; every problem is reported at once.
+
+    ``check_files=False`` where the files an env file names are not at hand (in the hub,
+    which gets their contents as Docker secrets).
+    """
+    problems = []
+    unknown = sorted(set(raw) - set(BY_NAME))
+    for name in unknown:
+        problems.append(f"{name} is not a setting this deployment knows (a typo?)")
+    settings = Settings()
+    for var in VARIABLES:
+        text = raw.get(var.name)
+        text = var.default if text is None else str(text).strip()
+        try:
+            settings[var.name] = var.parse(text)
+        except ValueError as e:
+            problems.append(f"{var.name}={text!r} is not valid: expected {e}")
+    if check_files and not problems and settings.AUTHENTICATOR == "dummy":
+        path = os.path.join(base_dir, settings.DUMMY_PASSWORD_FILE)
+        if not os.path.isfile(path) or not open(path).read().strip():
+            problems.append(
+                f"DUMMY_PASSWORD_FILE={settings.DUMMY_PASSWORD_FILE!r}: the file is missing or"
+                " empty; put the lab password in it (AUTHENTICATOR=dummy needs one)"
+            )
+    if (
+        not problems
+        and settings.CPU_GUARANTEE and settings.CPU_LIMIT
+        and settings.CPU_GUARANTEE > settings.CPU_LIMIT
+    ):
+        problems.append("CPU_GUARANTEE is larger than CPU_LIMIT: a server could never get it")
+    if (
+        not problems
+        and settings.MEM_GUARANTEE and settings.MEM_LIMIT
+        and settings.MEM_GUARANTEE > settings.MEM_LIMIT
+    ):
+        problems.append("MEM_GUARANTEE is larger than MEM_LIMIT: a server could never get it")
+    if check_files and not problems and settings.HUB_EXTRA_CONFIG:
+        if not os.path.isfile(os.path.join(base_dir, settings.HUB_EXTRA_CONFIG)):
+            problems.append(f"HUB_EXTRA_CONFIG={settings.HUB_EXTRA_CONFIG!r}: no such file")
+    if problems:
+        raise EnvError(problems)
+    return settings
+
+
+def load(path=".env", check_files=True):
+    """Read and validate an env file. Relative file settings are relative to its folder."""
+    if not os.path.isfile(path):
+        raise EnvError([f"{path}: no such env file; copy config/env.example to start one"])
+    raw = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return parse(raw, os.path.dirname(os.path.abspath(path)), check_files)
+
+
+def example():
+    """The example env file: every variable with its sentence and default."""
+    lines = [
+        "# The deployment's settings: copy to .env and edit. Every variable is optional;",
+        "# the value shown is the default. Checked by: python -m swarmspawner.envfile check .env",
+    ]
+    section = None
+    for var in VARIABLES:
+        if var.section != section:
+            section = var.section
+            lines += ["", f"# --- {section} " + "-" * (70 - len(section))]
+        lines += [f"# {var.help}", f"{var.name}={var.default}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else "check"
+    if command == "example":
+        sys.stdout.write(example())
+        return 0
+    path = argv[1] if len(argv) > 1 else ".env"
+    try:
+        settings = load(path)
+    except EnvError as e:
+        print(f"{path} has {len(e.problems)} problem(s):", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    if command == "json":
+        json.dump(settings, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        print(f"{path}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

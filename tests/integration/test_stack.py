@@ -1,0 +1,149 @@
+"""The deployable stack, driven as an admin and a user would: the env file, the deploy
+command, and then only the public port."""
+
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+
+from tests.support.user import HubUser
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+PORT = 18000 + secrets.randbelow(1000)
+
+
+def stack_cmd(*args, check=True):
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "stack.py"), *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=600,
+    )
+
+
+def write_env(path, **values):
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+
+
+def wait_for(condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, docker_client):
+    folder = tmp_path_factory.mktemp("stack")
+    name = "ssstack" + secrets.token_hex(2)
+    password = secrets.token_hex(8)
+    (folder / "lab-password").write_text(password + "\n")
+    values = dict(
+        STACK_NAME=name,
+        PUBLIC_PORT=PORT,
+        NETWORK_NAME=f"{name}-net",
+        HUB_DATA_VOLUME=f"{name}-data",
+        PIN_LOCAL_IMAGES="true",
+        DUMMY_PASSWORD_FILE="lab-password",
+        USER_VOLUME=f"{name}-user-{{username}}",
+        MEM_LIMIT="512M",
+        CPU_LIMIT="0.5",
+        POLL_INTERVAL="5",
+    )
+    env = folder / ".env"
+    write_env(env, **values)
+    stack_cmd("deploy", "--env", str(env), "--wait")
+    yield {"env": env, "values": values, "name": name, "password": password,
+           "url": f"http://127.0.0.1:{PORT}"}
+    stack_cmd("remove", "--env", str(env), "--volumes", check=False)
+
+
+def server_service(client, stack, user):
+    found = client.services.list(filters={"label": f"swarmspawner.hub={stack}"})
+    found = [s for s in found if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user]
+    return found[0] if found else None
+
+
+def test_files_survive_a_stop_and_start(deployment):
+    user = HubUser(deployment["url"], "alice", deployment["password"])
+    user.start()
+    response = user.contents(
+        "PUT", "work/notes.txt", json={"type": "file", "format": "text", "content": "kept"}
+    )
+    assert response.status_code == 201, response.text
+    user.stop()
+    user.start()
+    assert user.contents("GET", "work/notes.txt").json()["content"] == "kept"
+    user.stop()
+
+
+def test_hub_restart_keeps_servers(deployment, docker_client):
+    stack = deployment["name"]
+    user = HubUser(deployment["url"], "bob", deployment["password"])
+    user.start()
+    before = server_service(docker_client, stack, "bob").id
+    hub = docker_client.services.get(f"{stack}_hub")
+    old_tasks = {t["ID"] for t in hub.tasks()}
+    subprocess.run(["docker", "service", "update", "--force", "--detach", f"{stack}_hub"],
+                   check=True, capture_output=True)
+    assert wait_for(lambda: any(
+        t["ID"] not in old_tasks and t["Status"]["State"] == "running" for t in hub.tasks()
+    ))
+    assert wait_for(lambda: requests.get(deployment["url"] + "/hub/health").status_code == 200)
+    # The hub knows the server, which kept running, and the user still reaches it.
+    assert wait_for(lambda: user.server_model()["ready"])
+    assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
+    assert server_service(docker_client, stack, "bob").id == before
+    user.stop()
+
+
+def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
+    stack = deployment["name"]
+    values = dict(deployment["values"], MEM_LIMIT="640M")
+    write_env(deployment["env"], **values)
+    hub = docker_client.services.get(f"{stack}_hub")
+    old_tasks = {t["ID"] for t in hub.tasks()}
+    stack_cmd("deploy", "--env", str(deployment["env"]))
+    assert wait_for(lambda: any(
+        t["ID"] not in old_tasks and t["Status"]["State"] == "running" for t in hub.tasks()
+    ), timeout=180)
+    assert wait_for(lambda: requests.get(deployment["url"] + "/hub/health").status_code == 200)
+    user = HubUser(deployment["url"], "carol", deployment["password"])
+    user.start()
+    service = server_service(docker_client, stack, "carol")
+    limits = service.attrs["Spec"]["TaskTemplate"]["Resources"]["Limits"]
+    assert limits["MemoryBytes"] == 640 * 1024**2
+    user.stop()
+
+
+def test_a_bad_env_file_deploys_nothing(tmp_path, docker_client):
+    name = "ssbad" + secrets.token_hex(2)
+    env = tmp_path / ".env"
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", MEM_LIMIT="lots",
+              PUBLIC_PORT="70000", AUTHENTICATOR="ldap please", DUMMY_PASSWORD_FILE="missing")
+    result = stack_cmd("deploy", "--env", str(env), check=False)
+    assert result.returncode == 1
+    for expected in ("MEM_LIMIT='lots'", "a size such as 512M", "PUBLIC_PORT='70000'",
+                     "1 to 65535", "AUTHENTICATOR='ldap please'", "nothing was deployed"):
+        assert expected in result.stderr, result.stderr
+    # A missing secret file is named too, once the values themselves are right.
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", DUMMY_PASSWORD_FILE="missing")
+    result = stack_cmd("deploy", "--env", str(env), check=False)
+    assert result.returncode == 1 and "DUMMY_PASSWORD_FILE='missing'" in result.stderr
+    assert not docker_client.services.list(filters={"label": f"com.docker.stack.namespace={name}"})
+    assert not [s for s in docker_client.secrets.list() if s.name.startswith(name)]
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.networks.get(f"{name}-net")

@@ -1,0 +1,85 @@
+"""A user of a deployed hub, through its public URL only: log in, get a token, use it."""
+
+import json
+import time
+
+import requests
+
+
+class HubUser:
+    def __init__(self, base_url, name, password):
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self.session = requests.Session()
+        self.login(password)
+        self.token = self._make_token()
+
+    def login(self, password):
+        # The login form carries an _xsrf token, as a browser would send it back.
+        page = self.session.get(f"{self.base_url}/hub/login", timeout=30)
+        page.raise_for_status()
+        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
+        response = self.session.post(
+            f"{self.base_url}/hub/login",
+            data={"username": self.name, "password": password, "_xsrf": xsrf},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise AssertionError(f"login failed: {response.status_code} {response.text[:300]}")
+
+    def _make_token(self):
+        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
+        response = self.session.post(
+            f"{self.base_url}/hub/api/users/{self.name}/tokens",
+            json={"note": "tests", "expires_in": 3600},
+            headers={"X-XSRFToken": xsrf},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def request(self, method, path, **kwargs):
+        headers = kwargs.pop("headers", {})
+        headers["Authorization"] = f"token {self.token}"
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, self.base_url + path, headers=headers, **kwargs)
+
+    def hub_api(self, method, path, **kwargs):
+        return self.request(method, "/hub/api" + path, **kwargs)
+
+    def server_model(self):
+        return self.hub_api("GET", f"/users/{self.name}").json()["servers"].get("")
+
+    def start(self, timeout=180):
+        response = self.hub_api("POST", f"/users/{self.name}/server", json={})
+        assert response.status_code in (201, 202), response.text
+        deadline = time.monotonic() + timeout
+        with self.hub_api("GET", f"/users/{self.name}/server/progress", stream=True,
+                          timeout=timeout) as progress:
+            for line in progress.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:"):
+                    event = json.loads(line[5:])
+                    if event.get("ready"):
+                        return event
+                    if event.get("failed"):
+                        raise AssertionError(f"spawn failed: {event}")
+                if time.monotonic() > deadline:
+                    break
+        model = self.server_model()
+        assert model and model["ready"], model
+        return model
+
+    def stop(self, timeout=120):
+        response = self.hub_api("DELETE", f"/users/{self.name}/server")
+        assert response.status_code in (202, 204), response.text
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server_model() is None:
+                return
+            time.sleep(0.5)
+        raise AssertionError("server did not stop")
+
+    def contents(self, method, path, **kwargs):
+        """The user's own server's Contents API, through the proxy."""
+        return self.request(method, f"/user/{self.name}/api/contents/{path}", **kwargs)

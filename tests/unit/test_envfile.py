@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from swarmspawner import envfile
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_example_file_lists_every_variable_with_its_default():
+    # config/env.example is generated: python -m swarmspawner.envfile example
+    assert (REPO / "config" / "env.example").read_text() == envfile.example()
+
+
+def test_defaults_parse(tmp_path):
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "lab-password").write_text("a-long-password\n")
+    env = tmp_path / ".env"
+    env.write_text("")
+    settings = envfile.load(str(env))
+    assert settings.MEM_LIMIT == 2 * 1024**3
+    assert settings.CPU_LIMIT == 1.0
+    assert settings.PUBLIC_PORT == 8000
+    assert settings.PLACEMENT_CONSTRAINTS == []
+
+
+def test_values_are_parsed_into_their_forms():
+    settings = envfile.parse(
+        {
+            "MEM_GUARANTEE": "512M",
+            "PLACEMENT_CONSTRAINTS": "node.role == worker; node.labels.gpu == no",
+            "ADMIN_USERS": "ann, ben",
+            "VOLUME_DRIVER_OPTIONS": "type=nfs,o=addr=10.0.0.5",
+            "ALLOW_NAMED_SERVERS": "no",
+            "CPU_LIMIT": "",
+        },
+        check_files=False,
+    )
+    assert settings.MEM_GUARANTEE == 512 * 1024**2
+    assert settings.PLACEMENT_CONSTRAINTS == ["node.role == worker", "node.labels.gpu == no"]
+    assert settings.ADMIN_USERS == ["ann", "ben"]
+    assert settings.VOLUME_DRIVER_OPTIONS == {"type": "nfs", "o": "addr=10.0.0.5"}
+    assert settings.ALLOW_NAMED_SERVERS is False
+    assert settings.CPU_LIMIT is None
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("MEM_LIMIT", "lots", "a size such as 512M or 2G"),
+        ("PUBLIC_PORT", "0", "a port number from 1 to 65535"),
+        ("PUBLIC_PORT", "http", "a port number from 1 to 65535"),
+        ("CPU_LIMIT", "-1", "a number of CPU cores"),
+        ("AUTHENTICATOR", "ldap", "'dummy'"),
+        ("USER_VOLUME", "home", "containing {username}"),
+        ("ALLOW_NAMED_SERVERS", "maybe", "true or false"),
+        ("DB_URL", "mysql://x", "sqlite:// or postgresql://"),
+        ("IDLE_TIMEOUT", "1h", "a number of seconds"),
+        ("MEM_LMIT", "2G", "not a setting this deployment knows"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_the_form(name, value, expected):
+    with pytest.raises(envfile.EnvError) as error:
+        envfile.parse({name: value}, check_files=False)
+    assert name in str(error.value) and expected in str(error.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(envfile.EnvError) as error:
+        envfile.parse({"MEM_LIMIT": "lots", "PUBLIC_PORT": "99999"}, check_files=False)
+    assert len(error.value.problems) == 2
+
+
+def test_a_missing_password_file_is_named(tmp_path):
+    with pytest.raises(envfile.EnvError, match="DUMMY_PASSWORD_FILE='secrets/lab-password'"):
+        envfile.parse({}, base_dir=str(tmp_path))
+
+
+def test_guarantee_above_limit_is_refused():
+    with pytest.raises(envfile.EnvError, match="MEM_GUARANTEE is larger than MEM_LIMIT"):
+        envfile.parse({"MEM_LIMIT": "1G", "MEM_GUARANTEE": "2G"}, check_files=False)
