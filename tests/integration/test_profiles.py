@@ -1,0 +1,253 @@
+"""Profiles and user_options on the real swarm, through a real hub's REST API."""
+
+import textwrap
+import time
+
+import pytest
+
+from .conftest import hub_services
+
+pytestmark = pytest.mark.integration
+
+ALT_IMAGE = "swarmspawner/singleuser:alt"
+
+# {image} is the single-user image by ID; ALT_IMAGE is the same image under a second name,
+# so that the two profiles differ in image as well as in limits and placement.
+PROFILES_CONFIG = """
+c.SwarmSpawner.profile_list = [
+    {{
+        "display_name": "Small (0.5 CPU, 256 MB)",
+        "slug": "small",
+        "description": "The default server.",
+        "default": True,
+        "spawner_override": {{"cpu_limit": 0.5, "mem_limit": "256M"}},
+    }},
+    {{
+        "display_name": "Medium on the manager",
+        "slug": "medium",
+        "description": "More memory, placed on a manager node.",
+        "spawner_override": {{
+            "image": {alt!r},
+            "cpu_limit": 0.75,
+            "cpu_guarantee": 0.1,
+            "mem_guarantee": "32M",
+            "placement_constraints": ["node.role == manager"],
+            "placement_preferences": ["spread=node.labels.zone"],
+            "environment": {{"PROFILE": "medium"}},
+        }},
+        "profile_options": {{
+            "memory": {{
+                "display_name": "Memory",
+                "choices": {{
+                    "384m": {{"display_name": "384 MB", "default": True,
+                              "spawner_override": {{"mem_limit": "384M"}}}},
+                    "512m": {{"display_name": "512 MB",
+                              "spawner_override": {{"mem_limit": "512M"}}}},
+                }},
+                "unlisted_choice": {{
+                    "enabled": True,
+                    "display_name": "Other size in MB (100-600)",
+                    "validation_regex": "[1-5][0-9][0-9]|600",
+                    "spawner_override": {{"mem_limit": "{{value}}M"}},
+                }},
+            }},
+        }},
+    }},
+]
+"""
+
+# JupyterHub answers a spawn request once the spawn is done or after slow_spawn_timeout: a
+# refusal by apply_user_options comes at once, so with JupyterHub's default (10 s) it is
+# always the request's answer, an HTTP 400.
+ANSWER_REJECTIONS = 'c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 10}\n'
+
+
+@pytest.fixture(scope="session")
+def alt_image(docker_client, singleuser_image):
+    docker_client.images.get(singleuser_image).tag(ALT_IMAGE)
+    yield ALT_IMAGE
+    try:
+        docker_client.images.remove(ALT_IMAGE)  # only the second name; the image stays
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="session")
+def profiles_hub(make_hub, alt_image, hub_id):
+    return make_hub(
+        PROFILES_CONFIG.format(alt=alt_image) + ANSWER_REJECTIONS,
+        hub_id=hub_id + "-profiles",
+    )
+
+
+def service_of(client, hub_id, user, server=""):
+    found = [
+        s for s in hub_services(client, hub_id)
+        if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user
+        and s.attrs["Spec"]["Labels"]["swarmspawner.server"] == server
+    ]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_a_profile_chosen_through_rest_decides_the_service(profiles_hub, docker_client, hub_id):
+    ready, events = profiles_hub.spawn("pat", user_options={"profile": "medium", "memory": "512m"})
+    assert ready, events
+    assert profiles_hub.user_api("pat").status_code == 200
+
+    service = service_of(docker_client, hub_id + "-profiles", "pat")
+    task = service.attrs["Spec"]["TaskTemplate"]
+    assert task["ContainerSpec"]["Image"] == ALT_IMAGE
+    assert task["Resources"] == {
+        "Limits": {"NanoCPUs": 750_000_000, "MemoryBytes": 512 * 1024**2},
+        "Reservations": {"NanoCPUs": 100_000_000, "MemoryBytes": 32 * 1024**2},
+    }
+    assert task["Placement"]["Constraints"] == ["node.role == manager"]
+    assert task["Placement"]["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
+    assert "PROFILE=medium" in task["ContainerSpec"]["Env"]
+    profiles_hub.stop("pat")
+
+    # The same server started again with the default profile: nothing of "medium" is left.
+    ready, events = profiles_hub.spawn("pat", user_options={"profile": "small"})
+    assert ready, events
+    task = service_of(docker_client, hub_id + "-profiles", "pat").attrs["Spec"]["TaskTemplate"]
+    assert task["ContainerSpec"]["Image"].startswith("sha256:")
+    assert task["Resources"] == {"Limits": {"NanoCPUs": 500_000_000, "MemoryBytes": 256 * 1024**2}}
+    assert not task["Placement"].get("Constraints")
+    assert "PROFILE=medium" not in task["ContainerSpec"]["Env"]
+    profiles_hub.stop("pat")
+
+
+def test_unlisted_choice_within_its_pattern(profiles_hub, docker_client, hub_id):
+    ready, events = profiles_hub.spawn(
+        "quinn", user_options={"profile": "medium", "memory--unlisted-choice": "300"})
+    assert ready, events
+    task = service_of(docker_client, hub_id + "-profiles", "quinn").attrs["Spec"]["TaskTemplate"]
+    assert task["Resources"]["Limits"]["MemoryBytes"] == 300 * 1024**2
+    profiles_hub.stop("quinn")
+
+
+@pytest.mark.parametrize(
+    "user_options, field",
+    [
+        ({"profile": "huge"}, "'profile'"),
+        ({"profile": "medium", "memory": "64g"}, "'memory'"),
+        ({"profile": "medium", "memory--unlisted-choice": "100000"}, "'memory--unlisted-choice'"),
+        ({"profile": "medium", "memory--unlisted-choice": "300M; rm"}, "'memory--unlisted-choice'"),
+        ({"profile": "small", "memory": "512m"}, "'memory'"),
+        ({"profile": "medium", "image": "alpine"}, "'image'"),
+        ({"profile": ["medium"]}, "'profile'"),
+        ({"profile": "medium", "memory": {"$gt": ""}}, "'memory'"),
+        ({"profile": "x" * 20_000}, "bytes"),
+        ({"container_spec": {"Image": "alpine"}}, "'container_spec'"),
+    ],
+)
+def test_bad_options_are_a_400_naming_the_field_and_create_nothing(
+    profiles_hub, docker_client, hub_id, user_options, field
+):
+    started = time.monotonic()
+    profiles_hub.ensure_user("mallory")
+    response = profiles_hub.api("POST", "/users/mallory/server", json=user_options)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert field in message, message
+    assert time.monotonic() - started < 10
+    assert service_of(docker_client, hub_id + "-profiles", "mallory") is None
+    assert profiles_hub.server("mallory") is None
+
+
+def test_options_are_checked_on_a_hub_without_profiles_too(hub, docker_client, hub_id):
+    # The shared hub has no profiles and slow_spawn_timeout 0. The check still runs before
+    # the hub's first answer (seen: HTTP 400); were the hub to answer 202 first, the refusal
+    # would be the failed event of the progress stream, with the same sentence.
+    ready, events = hub.spawn("oscar", user_options={"profile": "medium"})
+    assert not ready
+    assert "'profile'" in events[-1]["message"], events
+    assert service_of(docker_client, hub_id, "oscar") is None
+    assert hub.server("oscar") is None
+
+
+def test_a_body_that_is_not_an_object_is_refused(profiles_hub):
+    profiles_hub.ensure_user("mallory")
+    response = profiles_hub.api("POST", "/users/mallory/server", json=["profile", "medium"])
+    assert response.status_code == 400, response.text
+    assert profiles_hub.server("mallory") is None
+
+
+# --- the original package's use_user_options, within allowlists ---------------------
+
+LEGACY_CONFIG = """
+c.JupyterHub.spawner_class = "cassinyspawner.SwarmSpawner"
+c.SwarmSpawner.use_user_options = True
+c.SwarmSpawner.user_options_allowed_images = [{alt!r}]
+c.SwarmSpawner.user_options_allowed_mounts = [
+    {{"type": "volume", "source": "sstest-data-{{username}}-*"}},
+    {{"type": "tmpfs", "target": "/tmp/*"}},
+]
+c.SwarmSpawner.user_options_max_cpu = 1.0
+c.SwarmSpawner.user_options_max_mem = "512M"
+c.SwarmSpawner.user_options_allowed_constraints = ["node.role == manager"]
+c.SwarmSpawner.placement_constraints = ["node.platform.os == linux"]
+c.SwarmSpawner.user_options_name_pattern = "[a-z]{{1,10}}"
+"""
+
+
+@pytest.fixture(scope="session")
+def legacy_hub(make_hub, alt_image, hub_id):
+    return make_hub(
+        LEGACY_CONFIG.format(alt=alt_image) + ANSWER_REJECTIONS, hub_id=hub_id + "-legacy")
+
+
+def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_id):
+    options = {
+        "container_spec": {
+            "Image": ALT_IMAGE,
+            "mounts": [
+                {"type": "volume", "source": "sstest-data-rita-1", "target": "/data"},
+                {"type": "tmpfs", "target": "/tmp/scratch"},
+            ],
+        },
+        "resource_spec": {"cpu_limit": int(0.5e9), "mem_limit": int(256e6)},
+        "placement": ["node.role == manager"],
+        "name": "lab",
+    }
+    ready, events = legacy_hub.spawn("rita", user_options=options)
+    assert ready, events
+    service = service_of(docker_client, hub_id + "-legacy", "rita")
+    spec = service.attrs["Spec"]
+    assert spec["Name"] == "sstest-rita-lab"
+    task = spec["TaskTemplate"]
+    assert task["ContainerSpec"]["Image"] == ALT_IMAGE
+    assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 256_000_000}
+    assert task["Placement"]["Constraints"] == ["node.platform.os == linux", "node.role == manager"]
+    mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
+    assert mounts["/data"]["Source"] == "sstest-data-rita-1"
+    assert mounts["/tmp/scratch"]["Type"] == "tmpfs"
+    assert legacy_hub.user_api("rita").status_code == 200
+    legacy_hub.stop("rita")
+
+
+@pytest.mark.parametrize(
+    "user_options, field",
+    [
+        ({"container_spec": {"mounts": [{"type": "bind", "source": "/", "target": "/host"}]}},
+         "container_spec.mounts[0]"),
+        ({"container_spec": {"mounts": [{"type": "volume", "source": "sstest-data-bob-1",
+                                         "target": "/data"}]}}, "container_spec.mounts[0]"),
+        ({"container_spec": {"Image": "alpine"}}, "container_spec.Image"),
+        ({"resource_spec": {"cpu_limit": 10000 * 10**9}}, "resource_spec.cpu_limit"),
+        ({"resource_spec": {"mem_limit": 0}}, "resource_spec.mem_limit"),
+        ({"placement": ["node.role == worker"]}, "placement[0]"),
+        ({"network": ["ingress"]}, "network"),
+        ({"name": "../x"}, "'name'"),
+    ],
+)
+def test_original_user_options_outside_allowlists_are_refused(
+    legacy_hub, docker_client, hub_id, user_options, field
+):
+    legacy_hub.ensure_user("trudy")
+    response = legacy_hub.api("POST", "/users/trudy/server", json=user_options)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["message"]
+    assert service_of(docker_client, hub_id + "-legacy", "trudy") is None
+    assert legacy_hub.server("trudy") is None
