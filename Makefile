@@ -4,9 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help test unit integration engine images browser venv clean
+ENV ?= .env
+
+.PHONY: help up down test unit integration engine images browser venv clean
 
 help:
+	@echo "make up           bring JupyterHub up on this machine's swarm, from $(ENV)"
+	@echo "make down         remove it (users' volumes stay; scripts/stack.py remove --volumes removes them)"
 	@echo "make test         set up engine, swarm, venv and images, then run unit and integration tests"
 	@echo "make unit         unit tests only (no Docker needed)"
 
@@ -36,6 +40,21 @@ integration: venv images browser
 
 test: venv engine images browser
 	$(PYTEST) -q tests/unit tests/integration
+
+# A first .env for a lab: the example's defaults, local images by ID, a generated password.
+$(ENV):
+	cp config/env.example $(ENV)
+	sed -i 's/^PIN_LOCAL_IMAGES=.*/PIN_LOCAL_IMAGES=true/' $(ENV)
+	mkdir -p secrets && chmod 700 secrets
+	test -s secrets/lab-password || python3 -c "import secrets; print(secrets.token_urlsafe(12))" > secrets/lab-password
+	chmod 600 secrets/lab-password
+
+up: venv images $(ENV)
+	$(PY) scripts/stack.py deploy --env $(ENV) --wait
+	@echo "Log in with any user name and the password in secrets/lab-password."
+
+down: venv
+	$(PY) scripts/stack.py remove --env $(ENV)
 
 clean:
 	rm -rf $(VENV) build
