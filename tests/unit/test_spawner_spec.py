@@ -89,3 +89,25 @@ def test_state_round_trip(spawner_factory):
 def test_every_setting_has_help():
     for name, trait in SwarmSpawner.class_traits(config=True).items():
         assert trait.help, f"{name} has no help text"
+
+
+def test_image_healthcheck_is_off_by_default(spawner_factory):
+    spawner = spawner_factory()
+    container = make_service_spec(spawner.service_settings())["task_template"]["ContainerSpec"]
+    assert container["HealthCheck"] == {"Test": ["NONE"]}
+    spawner = spawner_factory(config={"SwarmSpawner": {"healthcheck": None}})
+    container = make_service_spec(spawner.service_settings())["task_template"]["ContainerSpec"]
+    assert "HealthCheck" not in container
+
+
+def test_servers_are_reached_at_their_task_address_on_the_hub_network(spawner_factory):
+    spawner = spawner_factory(config={"SwarmSpawner": {"networks": ["hubnet"]}})
+    task = {
+        "NetworksAttachments": [
+            {"Network": {"ID": "n1", "Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.5/24"]},
+            {"Network": {"ID": "n2", "Spec": {"Name": "hubnet"}}, "Addresses": ["10.0.9.7/24"]},
+        ]
+    }
+    assert spawner._task_address(task) == "10.0.9.7"
+    spawner.service_name = "jupyter-alice-1"
+    assert spawner._task_address({"NetworksAttachments": []}) == "jupyter-alice-1"
