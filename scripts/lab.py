@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""A lab of Debian "hosts" on this machine, for the Ansible playbook to provision.
+
+    scripts/lab.py up [--managers 1] [--workers 2] [--env .env]
+    scripts/lab.py down
+    scripts/lab.py status
+
+Each host is a container running systemd and sshd (recipe: ../shared/LAB.md), from a node
+image built on the local Debian base (docker/labnode/Dockerfile) with nothing a fresh server
+would lack -- and no Docker: the playbook installs that. The hosts sit on a bridge network
+with fixed addresses, each with a volume for /var/lib/docker (so its engine gets overlay2).
+The first manager publishes the env file's PUBLIC_PORT on 127.0.0.1, so the hub the
+playbook deploys answers on this machine.
+
+`up` writes lab/inventory.ini (root over SSH with a key made into lab/) and is idempotent:
+hosts that are already there are kept. `down` removes the hosts, their volumes and network.
+Every name starts with "sslab".
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+LAB = REPO / "lab"
+KEY = LAB / "id_ed25519"
+INVENTORY = LAB / "inventory.ini"
+PREFIX = os.environ.get("LAB_PREFIX", "sslab")
+NETWORK = f"{PREFIX}-net"
+# A private range that neither this machine's engine nor the hosts' engines use by default
+# (those take 172.17.0.0/12 first, and swarm's overlays 10.0.0.0/8).
+SUBNET = os.environ.get("LAB_SUBNET", "192.168.213.0/24")
+NODE_IMAGE = f"{PREFIX}/node:bookworm"
+BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
+LABEL = "swarmspawner.lab"
+# Run flags that give systemd what it needs where --privileged fails (LAB.md).
+RUN_FLAGS = [
+    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--security-opt", "systempaths=unconfined",
+    "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+]
+
+
+def log(message):
+    print(f"lab: {message}", flush=True)
+
+
+def docker(*args, check=True, capture=True, **kwargs):
+    result = subprocess.run(["docker", *args], text=True, capture_output=capture, **kwargs)
+    if check and result.returncode != 0:
+        sys.exit(f"lab: docker {' '.join(args[:3])} ... failed:\n{result.stderr.strip()}")
+    return result
+
+
+def exists(kind, name):
+    return docker(kind, "inspect", name, check=False).returncode == 0
+
+
+def address(index):
+    """The fixed address of host number `index` (0 = first manager): .11, .12, ..."""
+    network, _ = SUBNET.split("/")
+    a, b, c, _ = network.split(".")
+    return f"{a}.{b}.{c}.{11 + index}"
+
+
+def hosts(managers, workers):
+    names = [f"{PREFIX}-manager{i + 1}" for i in range(managers)]
+    names += [f"{PREFIX}-worker{i + 1}" for i in range(workers)]
+    return [(name, address(i), "manager" in name) for i, name in enumerate(names)]
+
+
+def public_port(env_path):
+    """PUBLIC_PORT from the env file, through the one loader (the default if there is none)."""
+    from swarmspawner.envfile import EnvError, load, parse
+
+    try:
+        return load(env_path, check_files=False).PUBLIC_PORT
+    except EnvError:
+        if Path(env_path).exists():
+            raise
+        return parse({}, check_files=False).PUBLIC_PORT
+
+
+def ensure_key():
+    LAB.mkdir(exist_ok=True)
+    if not KEY.exists():
+        log(f"making an SSH key pair {KEY.relative_to(REPO)}")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{PREFIX}-controller",
+                        "-f", str(KEY)], check=True)
+    return KEY.with_suffix(".pub").read_text()
+
+
+def ensure_image():
+    if not exists("image", BASE_IMAGE):
+        sys.exit(f"lab: {BASE_IMAGE} is missing: run scripts/images.sh (make images) first")
+    log(f"building {NODE_IMAGE}")
+    docker("build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", NODE_IMAGE,
+           str(REPO / "docker" / "labnode"), env={**os.environ, "DOCKER_BUILDKIT": "0"})
+
+
+def ensure_network():
+    if not exists("network", NETWORK):
+        log(f"creating network {NETWORK} ({SUBNET})")
+        docker("network", "create", "--driver", "bridge", "--subnet", SUBNET,
+               "--label", LABEL, NETWORK)
+
+
+def ensure_host(name, ip, port, pubkey):
+    state = docker("inspect", "-f", "{{.State.Running}}", name, check=False)
+    if state.returncode == 0:
+        if state.stdout.strip() != "true":
+            log(f"starting {name}")
+            docker("start", name)
+    else:
+        log(f"creating {name} ({ip})")
+        publish = ["-p", f"127.0.0.1:{port}:{port}"] if port else []
+        docker("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
+               "--network", NETWORK, "--ip", ip, *RUN_FLAGS,
+               "-v", f"{name}-docker:/var/lib/docker", *publish, NODE_IMAGE)
+    # root's authorized key, through the engine (the only way in before SSH works).
+    docker("exec", "-i", name, "sh", "-c",
+           "umask 077; mkdir -p /root/.ssh; cat > /root/.ssh/authorized_keys", input=pubkey)
+
+
+def wait_for_ssh(addresses, timeout=120):
+    deadline = time.monotonic() + timeout
+    waiting = set(addresses)
+    while waiting and time.monotonic() < deadline:
+        for ip in sorted(waiting):
+            result = subprocess.run(
+                ["ssh", *ssh_options(), f"root@{ip}", "systemctl is-system-running --wait"],
+                capture_output=True, text=True, timeout=60)
+            if result.returncode == 0 or result.stdout.strip() == "degraded":
+                waiting.discard(ip)
+        if waiting:
+            time.sleep(1)
+    if waiting:
+        sys.exit(f"lab: no SSH to {', '.join(sorted(waiting))} within {timeout} s")
+
+
+def ssh_options():
+    return ["-i", str(KEY), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+
+
+def write_inventory(nodes):
+    lines = ["# Written by scripts/lab.py: the lab's hosts on this machine.", "[managers]"]
+    lines += [f"{n} ansible_host={ip}" for n, ip, manager in nodes if manager]
+    lines += ["", "[workers]"]
+    lines += [f"{n} ansible_host={ip} swarm_labels='{{\"role\": \"notebooks\"}}'"
+              for n, ip, manager in nodes if not manager]
+    lines += [
+        "",
+        "[all:vars]",
+        "ansible_user=root",
+        f"ansible_ssh_private_key_file={KEY}",
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+        "ansible_python_interpreter=/usr/bin/python3",
+        # The hub's URL from this machine: the first manager publishes the port on loopback.
+        "public_host=127.0.0.1",
+        "",
+    ]
+    INVENTORY.write_text("\n".join(lines))
+    log(f"wrote {INVENTORY.relative_to(REPO)}")
+
+
+def up(args):
+    started = time.monotonic()
+    port = public_port(args.env)
+    pubkey = ensure_key()
+    ensure_image()
+    ensure_network()
+    nodes = hosts(args.managers, args.workers)
+    for i, (name, ip, _) in enumerate(nodes):
+        ensure_host(name, ip, port if i == 0 else None, pubkey)
+    wait_for_ssh([ip for _, ip, _ in nodes])
+    write_inventory(nodes)
+    log(f"{len(nodes)} hosts up in {time.monotonic() - started:.0f} s; the hub's port "
+        f"{port} is published on 127.0.0.1 by {nodes[0][0]}")
+
+
+def lab_containers():
+    result = docker("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}")
+    return [n for n in result.stdout.split() if n.startswith(PREFIX)]
+
+
+def down(args):
+    for name in lab_containers():
+        log(f"removing {name}")
+        docker("rm", "-f", "-v", name)
+        if exists("volume", f"{name}-docker"):
+            docker("volume", "rm", f"{name}-docker")
+    if exists("network", NETWORK):
+        log(f"removing network {NETWORK}")
+        docker("network", "rm", NETWORK)
+    INVENTORY.unlink(missing_ok=True)
+
+
+def status(args):
+    names = lab_containers()
+    if not names:
+        log("no lab hosts")
+        return
+    result = docker("inspect", *names)
+    for c in json.loads(result.stdout):
+        ip = c["NetworkSettings"]["Networks"].get(NETWORK, {}).get("IPAddress", "?")
+        print(f"{c['Name'].lstrip('/')}\t{ip}\t{c['State']['Status']}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--managers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--env", default=".env", help="env file whose PUBLIC_PORT to publish")
+    args = parser.parse_args()
+    if args.managers < 1:
+        parser.error("--managers must be at least 1")
+    {"up": up, "down": down, "status": status}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
