@@ -309,7 +309,8 @@ class SwarmSpawner(Spawner):
             raise self._admin_error(e) from e
         if not profiles:
             return ""
-        return render_form(profiles, self.user_options, self.profile_form_template)
+        previous = self.__dict__.pop("_refused_form_options", None) or self.user_options
+        return render_form(profiles, previous, self.profile_form_template)
 
     async def _profile_options_from_form(self, form_data):
         try:
@@ -320,8 +321,12 @@ class SwarmSpawner(Spawner):
             return self._passthrough_options_from_form(form_data)
         user_options = profiles_mod.form_to_user_options(profiles, form_data)
         # Checked here too, so that a bad form is shown again with the reason (HTTP 400)
-        # before JupyterHub begins a spawn.
-        await self.resolve_user_options_or_400(user_options)
+        # before JupyterHub begins a spawn, filled in as the user left it.
+        try:
+            await self.resolve_user_options_or_400(user_options)
+        except web.HTTPError:
+            self._refused_form_options = user_options
+            raise
         return user_options
 
     async def resolve_user_options(self, user_options):

@@ -249,6 +249,34 @@ def test_form_preselects_the_previous_profile(profiles):
     assert 'value="small-1-cpu-2-gb" checked' in html
 
 
+def test_form_preselects_previous_choices_and_text(profiles):
+    html = render_form(profiles, previous={"profile": "gpu", "size": "8g",
+                                           "image--unlisted-choice": '"><b>x'})
+    assert re.search(r'<option value="8g"\s+selected>', html)
+    assert not re.search(r'<option value="16g"\s+selected>', html)
+    assert re.search(r'<option value="--unlisted-choice"\s+selected>', html)
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in html
+    # Values of the wrong type are ignored, not rendered.
+    html = render_form(profiles, previous={"profile": "gpu", "size": ["8g"],
+                                           "image--unlisted-choice": 5})
+    assert re.search(r'<option value="16g"\s+selected>', html)
+
+
+def test_a_refused_form_comes_back_as_the_user_left_it(spawner_factory):
+    spawner = gpu_spawner(spawner_factory)
+    with pytest.raises(web.HTTPError):
+        run(spawner.run_options_from_form({
+            "profile": ["gpu"], "profile-option-gpu--size": ["8g"],
+            "profile-option-gpu--image": ["--unlisted-choice"],
+            "profile-option-gpu--image--unlisted-choice": ["nope"]}))
+    html = run(spawner.get_options_form())
+    assert 'value="gpu" checked' in html
+    assert re.search(r'<option value="8g"\s+selected>', html)
+    assert 'value="nope"' in html
+    # Only once: the next form starts from the last spawn's options again.
+    assert 'value="small-1-cpu-2-gb" checked' in run(spawner.get_options_form())
+
+
 def test_form_data_becomes_user_options_of_the_chosen_profile_only(profiles):
     form = {
         "profile": ["gpu"],
