@@ -154,3 +154,29 @@ def socket_counter(tmp_path):
     counter = DockerSocketCounter(str(tmp_path / "docker.sock")).start()
     yield counter
     counter.stop()
+
+
+@pytest.fixture(scope="session")
+def alt_image(docker_client, singleuser_image, hub_id):
+    """The single-user image under a second name, for a profile with another image.
+
+    The name is this session's own, so that a concurrent session's clean-up cannot take it.
+    """
+    name = f"{SINGLEUSER_IMAGE.rsplit(':', 1)[0]}:{hub_id}"
+    docker_client.images.get(singleuser_image).tag(name)
+    yield name
+    try:
+        docker_client.images.remove(name)  # only the second name; the image stays
+    except docker.errors.APIError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def profiles_hub(make_hub, alt_image, hub_id):
+    """A hub offering the profiles of tests/support/profiles.py."""
+    from tests.support.profiles import ANSWER_REJECTIONS, PROFILES_CONFIG
+
+    return make_hub(
+        PROFILES_CONFIG.format(alt=alt_image) + ANSWER_REJECTIONS,
+        hub_id=hub_id + "-profiles",
+    )

@@ -1,83 +1,14 @@
 """Profiles and user_options on the real swarm, through a real hub's REST API."""
 
-import textwrap
 import time
 
 import pytest
 
+from tests.support.profiles import ANSWER_REJECTIONS
+
 from .conftest import hub_services
 
 pytestmark = pytest.mark.integration
-
-ALT_IMAGE = "swarmspawner/singleuser:alt"
-
-# {image} is the single-user image by ID; ALT_IMAGE is the same image under a second name,
-# so that the two profiles differ in image as well as in limits and placement.
-PROFILES_CONFIG = """
-c.SwarmSpawner.profile_list = [
-    {{
-        "display_name": "Small (0.5 CPU, 256 MB)",
-        "slug": "small",
-        "description": "The default server.",
-        "default": True,
-        "spawner_override": {{"cpu_limit": 0.5, "mem_limit": "256M"}},
-    }},
-    {{
-        "display_name": "Medium on the manager",
-        "slug": "medium",
-        "description": "More memory, placed on a manager node.",
-        "spawner_override": {{
-            "image": {alt!r},
-            "cpu_limit": 0.75,
-            "cpu_guarantee": 0.1,
-            "mem_guarantee": "32M",
-            "placement_constraints": ["node.role == manager"],
-            "placement_preferences": ["spread=node.labels.zone"],
-            "environment": {{"PROFILE": "medium"}},
-        }},
-        "profile_options": {{
-            "memory": {{
-                "display_name": "Memory",
-                "choices": {{
-                    "384m": {{"display_name": "384 MB", "default": True,
-                              "spawner_override": {{"mem_limit": "384M"}}}},
-                    "512m": {{"display_name": "512 MB",
-                              "spawner_override": {{"mem_limit": "512M"}}}},
-                }},
-                "unlisted_choice": {{
-                    "enabled": True,
-                    "display_name": "Other size in MB (100-600)",
-                    "validation_regex": "[1-5][0-9][0-9]|600",
-                    "spawner_override": {{"mem_limit": "{{value}}M"}},
-                }},
-            }},
-        }},
-    }},
-]
-"""
-
-# JupyterHub answers a spawn request once the spawn is done or after slow_spawn_timeout: a
-# refusal by apply_user_options comes at once, so with JupyterHub's default (10 s) it is
-# always the request's answer, an HTTP 400.
-ANSWER_REJECTIONS = 'c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 10}\n'
-
-
-@pytest.fixture(scope="session")
-def alt_image(docker_client, singleuser_image):
-    docker_client.images.get(singleuser_image).tag(ALT_IMAGE)
-    yield ALT_IMAGE
-    try:
-        docker_client.images.remove(ALT_IMAGE)  # only the second name; the image stays
-    except Exception:
-        pass
-
-
-@pytest.fixture(scope="session")
-def profiles_hub(make_hub, alt_image, hub_id):
-    return make_hub(
-        PROFILES_CONFIG.format(alt=alt_image) + ANSWER_REJECTIONS,
-        hub_id=hub_id + "-profiles",
-    )
 
 
 def service_of(client, hub_id, user, server=""):
@@ -90,14 +21,16 @@ def service_of(client, hub_id, user, server=""):
     return found[0] if found else None
 
 
-def test_a_profile_chosen_through_rest_decides_the_service(profiles_hub, docker_client, hub_id):
+def test_a_profile_chosen_through_rest_decides_the_service(
+    profiles_hub, docker_client, hub_id, alt_image
+):
     ready, events = profiles_hub.spawn("pat", user_options={"profile": "medium", "memory": "512m"})
     assert ready, events
     assert profiles_hub.user_api("pat").status_code == 200
 
     service = service_of(docker_client, hub_id + "-profiles", "pat")
     task = service.attrs["Spec"]["TaskTemplate"]
-    assert task["ContainerSpec"]["Image"] == ALT_IMAGE
+    assert task["ContainerSpec"]["Image"] == alt_image
     assert task["Resources"] == {
         "Limits": {"NanoCPUs": 750_000_000, "MemoryBytes": 512 * 1024**2},
         "Reservations": {"NanoCPUs": 100_000_000, "MemoryBytes": 32 * 1024**2},
@@ -198,10 +131,10 @@ def legacy_hub(make_hub, alt_image, hub_id):
         LEGACY_CONFIG.format(alt=alt_image) + ANSWER_REJECTIONS, hub_id=hub_id + "-legacy")
 
 
-def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_id):
+def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_id, alt_image):
     options = {
         "container_spec": {
-            "Image": ALT_IMAGE,
+            "Image": alt_image,
             "mounts": [
                 {"type": "volume", "source": "sstest-data-rita-1", "target": "/data"},
                 {"type": "tmpfs", "target": "/tmp/scratch"},
@@ -217,7 +150,7 @@ def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_
     spec = service.attrs["Spec"]
     assert spec["Name"] == "sstest-rita-lab"
     task = spec["TaskTemplate"]
-    assert task["ContainerSpec"]["Image"] == ALT_IMAGE
+    assert task["ContainerSpec"]["Image"] == alt_image
     assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 256_000_000}
     assert task["Placement"]["Constraints"] == ["node.platform.os == linux", "node.role == manager"]
     mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
