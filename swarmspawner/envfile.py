@@ -129,6 +129,31 @@ def _path(value):
     return value
 
 
+def _log_size(value):
+    if not re.fullmatch(r"\d+[kmg]", value):
+        raise ValueError("a size with a unit k, m or g, e.g. 10m")
+    return value
+
+
+def _count(value):
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError("a whole number, 1 or more")
+    return int(value)
+
+
+_POOL = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}):(\d{1,2})$")
+
+
+def _address_pools(value):
+    pools = []
+    for item in _list(value):
+        match = _POOL.match(item)
+        if not match:
+            raise ValueError("comma-separated BASE/PREFIX:SIZE pools, e.g. 10.201.0.0/16:24")
+        pools.append({"base": match[1], "size": int(match[2])})
+    return pools
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str
@@ -193,6 +218,16 @@ VARIABLES = [
          "Driver options, e.g. type=nfs,o=addr=10.0.0.5,device=:/export/{username}"),
         ("START_TIMEOUT", "300", _seconds, "Seconds a server may take to start."),
         ("POLL_INTERVAL", "30", _seconds, "Seconds between the hub's checks of running servers."),
+    ),
+    *_vars(
+        "Hosts (the Ansible playbook's Docker engines, daemon.json)",
+        ("DOCKER_LOG_MAX_SIZE", "10m", _log_size, "Rotate a container's log at this size."),
+        ("DOCKER_LOG_MAX_FILE", "3", _count, "Rotated log files kept per container."),
+        ("DOCKER_ADDRESS_POOLS", "", _address_pools,
+         "Local networks' address pools, e.g. 10.201.0.0/16:24; empty for the engine's default."),
+        ("REGISTRY_MIRRORS", "", _list, "Comma-separated registry mirror URLs; empty for none."),
+        ("INSECURE_REGISTRIES", "", _list,
+         "Comma-separated registries reached over plain HTTP, e.g. 10.0.0.5:5000; empty for none."),
     ),
 ]
 BY_NAME = {v.name: v for v in VARIABLES}
