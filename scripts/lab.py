@@ -4,6 +4,7 @@
     scripts/lab.py up [--managers 1] [--workers 2] [--env .env]
     scripts/lab.py down
     scripts/lab.py status
+    scripts/lab.py info [--inventory lab/inventory.ini] [--env .env]
 
 Each host is a container running systemd and sshd (recipe: ../shared/LAB.md), from a node
 image built on the local Debian base (docker/labnode/Dockerfile) with nothing a fresh server
@@ -215,16 +216,43 @@ def status(args):
         print(f"{c['Name'].lstrip('/')}\t{ip}\t{c['State']['Status']}")
 
 
+def hub_url(inventory, env_path):
+    """The hub's public URL: the first manager's public_host (or ansible_host) and PUBLIC_PORT."""
+    ansible_inventory = Path(sys.executable).parent / "ansible-inventory"
+    listing = json.loads(subprocess.run(
+        [str(ansible_inventory), "-i", str(inventory), "--list"],
+        capture_output=True, text=True, check=True).stdout)
+    first = listing["managers"]["hosts"][0]
+    hostvars = listing["_meta"]["hostvars"].get(first, {})
+    host = hostvars.get("public_host") or hostvars.get("ansible_host") or first
+    return f"http://{host}:{public_port(env_path)}/"
+
+
+def info(args):
+    """How to reach and log in to the hub the playbook deployed."""
+    from swarmspawner.envfile import load
+
+    env = load(args.env, check_files=False)
+    print(f"JupyterHub: {hub_url(args.inventory, args.env)}")
+    if env.AUTHENTICATOR == "dummy":
+        password = Path(args.env).resolve().parent / env.DUMMY_PASSWORD_FILE
+        print(f"Log in with any user name and the password in {password}")
+    else:
+        print(f"Log in through {env.AUTHENTICATOR}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "info"])
+    parser.add_argument("--inventory", default=str(INVENTORY),
+                        help="with info: the inventory the playbook ran on")
     parser.add_argument("--managers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--env", default=".env", help="env file whose PUBLIC_PORT to publish")
     args = parser.parse_args()
     if args.managers < 1:
         parser.error("--managers must be at least 1")
-    {"up": up, "down": down, "status": status}[args.command](args)
+    {"up": up, "down": down, "status": status, "info": info}[args.command](args)
 
 
 if __name__ == "__main__":

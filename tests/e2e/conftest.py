@@ -1,0 +1,139 @@
+"""Smoke tests of a deployed cluster, through the inventory the playbook ran on.
+
+    make e2e                         # the lab on this machine (lab/inventory.ini)
+    make e2e INVENTORY=hosts.ini     # real hosts
+    pytest tests/e2e --hosts='ansible://managers,ansible://workers' --ansible-inventory=INV --e2e-env=.env
+
+Host-by-host tests take testinfra's `host` fixture (one run per host of --hosts); cluster
+tests talk to the first manager's engine over SSH and to the hub through its public URL.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+from swarmspawner.envfile import load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--e2e-env", default=str(REPO / ".env"),
+                     help="the env file the cluster was deployed from")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def inventory(pytestconfig):
+    path = pytestconfig.option.ansible_inventory
+    if not path or not Path(path).exists():
+        pytest.skip("no inventory: make lab-up first (or pass --ansible-inventory)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def env_path(pytestconfig):
+    return Path(pytestconfig.option.e2e_env).resolve()
+
+
+@pytest.fixture(scope="session")
+def env(env_path):
+    return load(str(env_path), check_files=False)
+
+
+@pytest.fixture(scope="session")
+def runner(inventory):
+    return AnsibleRunner(inventory)
+
+
+@pytest.fixture(scope="session")
+def managers(runner):
+    return runner.get_hosts("managers")
+
+
+@pytest.fixture(scope="session")
+def workers(runner):
+    return runner.get_hosts("workers")
+
+
+def connect(inventory, name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+
+
+@pytest.fixture(scope="session")
+def manager(inventory, managers):
+    """The first manager: the one that inited the swarm and deployed the stack."""
+    return connect(inventory, sorted(managers)[0])
+
+
+@pytest.fixture(scope="session")
+def node_host(inventory, runner):
+    """A node's testinfra host, by its swarm hostname (the inventory name, else a lookup)."""
+    cache = {}
+
+    def get(hostname):
+        if hostname not in cache:
+            names = runner.get_hosts("all")
+            if hostname not in names:
+                names = [n for n in names if connect(inventory, n).check_output("hostname") == hostname]
+                assert names, f"node {hostname} is not in the inventory"
+                hostname_in_inventory = names[0]
+            else:
+                hostname_in_inventory = hostname
+            cache[hostname] = connect(inventory, hostname_in_inventory)
+        return cache[hostname]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def hub_url(runner, managers, env):
+    first = sorted(managers)[0]
+    variables = runner.get_variables(first)
+    host = variables.get("public_host") or variables.get("ansible_host") or first
+    return f"http://{host}:{env.PUBLIC_PORT}"
+
+
+@pytest.fixture(scope="session")
+def password(env, env_path):
+    if env.AUTHENTICATOR != "dummy":
+        pytest.skip("the spawn tests log in with the lab's shared password (AUTHENTICATOR=dummy)")
+    return (env_path.parent / env.DUMMY_PASSWORD_FILE).read_text().strip()
+
+
+class Swarm:
+    """The swarm, through the first manager's docker CLI."""
+
+    def __init__(self, host):
+        self.host = host
+
+    def json(self, *args):
+        return json.loads(self.host.check_output("docker " + " ".join(args)))
+
+    def lines(self, *args):
+        return [line for line in self.host.check_output("docker " + " ".join(args)).splitlines()
+                if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def swarm(manager):
+    return Swarm(manager)
+
+
+def wait_for(condition, timeout=120, interval=1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    return None
