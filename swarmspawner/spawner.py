@@ -281,7 +281,8 @@ class SwarmSpawner(Spawner):
 
     @default("options_form")
     def _default_options_form(self):
-        return self._render_profile_form
+        # JupyterHub's pages tell its JavaScript whether there is a form by this value's truth.
+        return self._render_profile_form if self.profile_list else ""
 
     @default("options_from_form")
     def _default_options_from_form(self):
