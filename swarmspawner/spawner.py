@@ -47,7 +47,7 @@ from .reflector import ENDED_STATES, STARTING_STATES, TaskReflector
 _PROGRESS = {
     "new": (25, "Waiting for the swarm to schedule the server"),
     "allocated": (25, "Waiting for the swarm to schedule the server"),
-    "pending": (30, "Waiting for a node with room for the server"),
+    "pending": (30, "Waiting for the swarm to place the server on a node"),
     "assigned": (40, "Assigned to node {node}"),
     "accepted": (45, "Accepted by node {node}"),
     "preparing": (50, "Preparing on node {node}: getting image {image}"),

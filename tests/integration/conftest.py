@@ -1,5 +1,6 @@
 """Fixtures for tests on the real single-node swarm that `make test` sets up."""
 
+import io
 import os
 import secrets
 import textwrap
@@ -158,15 +159,17 @@ def socket_counter(tmp_path):
 
 @pytest.fixture(scope="session")
 def alt_image(docker_client, singleuser_image, hub_id):
-    """The single-user image under a second name, for a profile with another image.
+    """A second single-user image, for a profile with another image, referenced by ID.
 
-    The name is this session's own, so that a concurrent session's clean-up cannot take it.
+    A one-label image on top of the single-user image: its own ID, so a profile's image can
+    be told apart in the service, and no tag, so no node ever tries a registry for it.
+    The label is this session's own, so a concurrent session's clean-up cannot take it.
     """
-    name = f"{SINGLEUSER_IMAGE.rsplit(':', 1)[0]}:{hub_id}"
-    docker_client.images.get(singleuser_image).tag(name)
-    yield name
+    dockerfile = f"FROM {singleuser_image}\nLABEL swarmspawner.test={hub_id}\n"
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True)
+    yield image.id
     try:
-        docker_client.images.remove(name)  # only the second name; the image stays
+        docker_client.images.remove(image.id)
     except docker.errors.APIError:
         pass
 
