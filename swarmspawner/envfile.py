@@ -268,18 +268,11 @@ def parse(raw, base_dir=".", check_files=True):
                 f"DUMMY_PASSWORD_FILE={settings.DUMMY_PASSWORD_FILE!r}: the file is missing or"
                 " empty; put the lab password in it (AUTHENTICATOR=dummy needs one)"
             )
-    if (
-        not problems
-        and settings.CPU_GUARANTEE and settings.CPU_LIMIT
-        and settings.CPU_GUARANTEE > settings.CPU_LIMIT
-    ):
-        problems.append("CPU_GUARANTEE is larger than CPU_LIMIT: a server could never get it")
-    if (
-        not problems
-        and settings.MEM_GUARANTEE and settings.MEM_LIMIT
-        and settings.MEM_GUARANTEE > settings.MEM_LIMIT
-    ):
-        problems.append("MEM_GUARANTEE is larger than MEM_LIMIT: a server could never get it")
+    for guarantee, limit in (("CPU_GUARANTEE", "CPU_LIMIT"), ("MEM_GUARANTEE", "MEM_LIMIT")):
+        if not problems and settings[guarantee] and settings[limit] and (
+            settings[guarantee] > settings[limit]
+        ):
+            problems.append(f"{guarantee} is larger than {limit}: a server could never get it")
     if check_files and not problems and settings.HUB_EXTRA_CONFIG:
         if not os.path.isfile(os.path.join(base_dir, settings.HUB_EXTRA_CONFIG)):
             problems.append(f"HUB_EXTRA_CONFIG={settings.HUB_EXTRA_CONFIG!r}: no such file")
