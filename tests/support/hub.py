@@ -94,8 +94,10 @@ class Hub:
             ),
             networking_config=api.create_networking_config({self.network: endpoint}),
         )
-        api.start(created["Id"])
+        # Recorded before it starts, so that remove() finds it even if starting fails.
         self.container = self.client.containers.get(created["Id"])
+        api.start(created["Id"])
+        self.container.reload()
         self.port = int(self.container.ports["8000/tcp"][0]["HostPort"])
         self._wait_healthy(timeout)
         return self
