@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 ENV ?= .env
 
 .PHONY: help up down test unit integration engine images browser venv clean \
-	lab-venv lab-up lab-down e2e
+	lab-venv lab-up lab-down e2e bench bench-venv
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
 INVENTORY ?=
@@ -23,6 +23,8 @@ help:
 	@echo "                  provisioned by ansible/site.yml from $(ENV); INVENTORY=file: real hosts"
 	@echo "make lab-down     remove the lab hosts (with INVENTORY=file: remove the stack there)"
 	@echo "make e2e          testinfra smoke tests of the deployed cluster, through the same inventory"
+	@echo "make bench        benchmark against dockerspawner's SwarmSpawner and the raw swarm floor"
+	@echo "                  (BENCH_NOTEBOOK_N=1,10,30 BENCH_TINY_N=30,100; results in benchmarks/results/)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +52,17 @@ integration: venv images browser
 
 test: venv engine images browser
 	$(PYTEST) -q tests/unit tests/integration
+
+# The benchmark (benchmarks/): both spawners through a real hub, and the floor; ~20 min.
+$(VENV)/.bench-installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench-venv: $(VENV)/.bench-installed
+
+bench: venv engine images bench-venv
+	$(PY) -m benchmarks.run
 
 # A first .env for a lab: the example's defaults, local images by ID, a generated password.
 $(ENV):

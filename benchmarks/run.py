@@ -1,0 +1,459 @@
+"""`make bench`: this spawner against dockerspawner 14.x's SwarmSpawner and the raw swarm floor.
+
+One run on this machine's single-node swarm. Both spawners run in a real JupyterHub 6.1.1 in a
+container of the same hub image (the benchmark's copy adds dockerspawner), on the same overlay
+network, with the same notebook image, and are driven only through the hub's REST API. Each
+hub talks to the engine through a counting proxy (tests/support/docker_socket_counter.py).
+The floor creates the same services straight through the Docker API (benchmarks/floor.py).
+
+Phases, interleaved system by system so that load from elsewhere on the machine hits all
+three alike: for each image and N, the floor, then this spawner, then dockerspawner:
+N servers asked for at once, each timed from its request to ready; then, with the N servers
+running, the engine requests and the hub's CPU over an idle window; then all N stopped at once.
+
+    python -m benchmarks.run [--notebook-n 1,10,30] [--tiny-n 30,100] [--out benchmarks/results]
+
+N's also come from BENCH_NOTEBOOK_N / BENCH_TINY_N (comma-separated; empty skips that image).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import docker
+import requests
+
+from benchmarks import images, report
+from tests.support.docker_socket_counter import DockerSocketCounter
+from tests.support.hub import Hub
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:latest")
+SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest")
+BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
+NETWORK = "ssbench-overlay"
+SUBNET = "10.213.12.0/22"
+# Hubs get fixed addresses at the top of the subnet (services are given the low ones), a pair
+# per run id so that two runs at once do not collide.
+def hub_ip(run_id, kind):
+    slot = int(run_id, 16) % 120
+    return f"10.213.15.{2 + 2 * slot + (kind == 'dockerspawner')}"
+
+
+TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
+SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
+
+# Both hubs: no spawn limit, long timeouts (100 at once on 2 cores), the image per user name.
+COMMON_CONFIG = """
+c.JupyterHub.concurrent_spawn_limit = 0
+c.JupyterHub.api_page_default_limit = 200
+c.Spawner.start_timeout = 600
+c.Spawner.http_timeout = 600
+c.Spawner.poll_interval = {poll_interval}
+_TINY_IMAGE = {tiny_image!r}
+_TINY_CMD = {tiny_cmd!r}
+def _bench_image(spawner):
+    if spawner.user.name.startswith("tiny"):
+        spawner.image = _TINY_IMAGE
+        spawner.cmd = list(_TINY_CMD)
+c.Spawner.pre_spawn_hook = _bench_image
+"""
+
+# This spawner with its defaults, but its idle listing at half the poll interval as by
+# default (watch_interval 15 s, poll_interval 30 s), scaled to the benchmark's poll interval.
+SWARMSPAWNER_CONFIG = """
+c.SwarmSpawner.watch_interval = {watch_interval}
+"""
+
+# dockerspawner 14.x's SwarmSpawner as its documentation configures it for a swarm: the overlay
+# network (network_name; use_internal_ip follows), here endpoint mode dnsrr (no IPVS here) and
+# the image's HEALTHCHECK off, as this spawner and the floor run it (otherwise the task stays
+# "starting", and out of DNS, until the first check passes ~30 s later).
+DOCKERSPAWNER_CONFIG = """
+c.JupyterHub.spawner_class = "dockerspawner.SwarmSpawner"
+c.SwarmSpawner.network_name = {network!r}
+c.SwarmSpawner.prefix = {prefix!r}
+c.SwarmSpawner.extra_endpoint_spec = {{"mode": "dnsrr"}}
+c.SwarmSpawner.extra_container_spec = {{"healthcheck": {{"Test": ["NONE"]}}}}
+"""
+
+
+def log(*args):
+    print(time.strftime("%H:%M:%S"), *args, flush=True)
+
+
+def parse_ns(text):
+    return [int(x) for x in text.replace(" ", "").split(",") if x]
+
+
+def summarize(latencies):
+    if not latencies:
+        return {"p50": None, "p95": None, "max": None}
+    ordered = sorted(latencies)
+    # nearest-rank percentiles
+    def pct(p):
+        return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))]
+    return {"p50": statistics.median(ordered), "p95": pct(95), "max": ordered[-1]}
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+
+def ensure_network(client):
+    try:
+        net = client.networks.get(NETWORK)
+        if net.attrs["IPAM"]["Config"][0]["Subnet"] == SUBNET:
+            return
+        net.remove()
+    except docker.errors.NotFound:
+        pass
+    client.networks.create(
+        NETWORK, driver="overlay", attachable=True,
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)]),
+    )
+
+
+def container_cpu_seconds(client, container_id):
+    """CPU seconds the container has used: its cgroup's cpuacct, or the engine's stats."""
+    for path in (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
+                 f"/sys/fs/cgroup/cpu,cpuacct/docker/{container_id}/cpuacct.usage"):
+        try:
+            return int(Path(path).read_text()) / 1e9
+        except OSError:
+            pass
+    for path in (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat",
+                 f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) / 1e6
+        except OSError:
+            pass
+    stats = client.api.stats(container_id, stream=False, one_shot=True)
+    return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+
+# --- the spawners, through the hub's REST API ---------------------------------------------
+
+
+class HubSystem:
+    def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
+                 poll_interval):
+        self.kind = kind
+        self.client = client
+        self.poll_interval = poll_interval
+        self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
+        extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_image=tiny_image,
+                                     tiny_cmd=TINY_CMD)
+        if kind == "swarmspawner":
+            extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
+        else:
+            extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
+        self.hub_id = f"ssbench-{run_id}"
+        self.run_id = run_id
+        self.hub = Hub(
+            client, Path(workdir) / kind, image=hub_image, singleuser_image=notebook_image,
+            network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-ss{run_id}",
+            name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
+            docker_socket=self.counter.listen_path, ip=hub_ip(run_id, kind),
+        )
+
+    def start(self):
+        self.hub.start(timeout=120)
+        return self
+
+    def close(self):
+        self.hub.remove()
+        self.counter.stop()
+
+    def service_prefix(self):
+        return f"ssbench-{'ss' if self.kind == 'swarmspawner' else 'ds'}{self.run_id}-"
+
+    def _spawn_one(self, user, timeout):
+        started = time.monotonic()
+        try:
+            response = self.hub.api("POST", f"/users/{user}/server", json={})
+            if response.status_code not in (201, 202):
+                return None, None, f"{user}: HTTP {response.status_code} {response.text[:200]}"
+            if response.status_code == 202:
+                ready, events = self.hub.follow_progress(user, timeout=timeout)
+                if not ready:
+                    return None, None, f"{user}: {events[-1].get('message') if events else 'no events'}"
+            return started, time.monotonic(), None
+        except Exception as e:  # noqa: BLE001 - one user's failure is a figure, not a crash
+            return None, None, f"{user}: {e!r}"
+
+    def phase(self, users, idle_window, timeout=900):
+        response = self.hub.api("POST", "/users", json={"usernames": users})
+        assert response.status_code in (201, 409), response.text
+        result = {}
+        barrier = threading.Barrier(len(users))
+
+        def go(user):
+            barrier.wait()
+            return self._spawn_one(user, timeout)
+
+        with ThreadPoolExecutor(max_workers=len(users)) as pool:
+            outcomes = list(pool.map(go, users))
+        done = [(start, end) for start, end, _ in outcomes if end is not None]
+        latencies = sorted(end - start for start, end in done)
+        errors = [e for _, _, e in outcomes if e]
+        result["latencies"] = latencies
+        result["errors"] = errors
+        # From the first request to the last server ready.
+        result["all_ready"] = (max(e for _, e in done) - min(s for s, _ in done)
+                               if done and not errors else None)
+        result.update(summarize(latencies))
+
+        # N servers running, nothing starting: the engine requests and the hub's CPU.
+        if idle_window > 0 and latencies:
+            time.sleep(min(3.0, self.poll_interval))  # let the busy listings of the spawns end
+            cpu0 = container_cpu_seconds(self.client, self.hub.container.id)
+            since = time.monotonic()
+            time.sleep(idle_window)
+            until = time.monotonic()
+            cpu1 = container_cpu_seconds(self.client, self.hub.container.id)
+            count = self.counter.count(since=since, until=until)
+            result["idle_window"] = until - since
+            result["requests"] = count
+            result["requests_per_poll"] = count / ((until - since) / self.poll_interval)
+            result["requests_by_path"] = dict(self.counter.by_path(since).most_common(8))
+            result["hub_cpu_percent"] = 100 * (cpu1 - cpu0) / (until - since)
+
+        result.update(self.stop_all(users))
+        return result
+
+    def stop_all(self, users):
+        s0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(len(users), 32)) as pool:
+            codes = list(pool.map(
+                lambda u: self.hub.api("DELETE", f"/users/{u}/server").status_code, users))
+        wanted = set(users)
+        stop_seconds = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            active = self.hub.api("GET", "/users", params={"state": "active", "limit": 200}).json()
+            if isinstance(active, dict):  # paginated form
+                active = active.get("items", [])
+            if not wanted & {u["name"] for u in active}:
+                stop_seconds = time.monotonic() - s0
+                break
+            time.sleep(0.1)
+        # ...and until the engine has no container of theirs left.
+        gone_seconds = None
+        while time.monotonic() < deadline:
+            left = self.client.containers.list(
+                all=True, filters={"name": self.service_prefix()})
+            if not left:
+                gone_seconds = time.monotonic() - s0
+                break
+            time.sleep(0.1)
+        bad = [c for c in codes if c not in (202, 204)]
+        return {"stop_seconds": stop_seconds, "stop_gone_seconds": gone_seconds,
+                "stop_errors": [f"DELETE answered {c}" for c in bad]}
+
+
+# --- the floor, in a container on the overlay network -------------------------------------
+
+
+class FloorSystem:
+    kind = "floor"
+
+    def __init__(self, client, run_id, probe_image):
+        self.client = client
+        self.run_id = run_id
+        self.probe_image = probe_image
+        self.count = 0
+
+    def start(self):
+        return self
+
+    def close(self):
+        pass
+
+    def phase(self, image, n, cmd, timeout=900):
+        self.count += 1
+        tag = f"{self.run_id}-{self.count}"
+        api = self.client.api
+        name = f"ssbench-floor-{tag}"
+        command = ["/bench/floor.py", "--image", image, "--n", str(n), "--network", NETWORK,
+                   "--run-id", tag, "--timeout", str(timeout)]
+        if cmd:
+            command += ["--cmd", json.dumps(cmd)]
+        created = api.create_container(
+            self.probe_image, command, entrypoint=["python3"], name=name,
+            host_config=api.create_host_config(
+                binds={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+                       str(ROOT / "benchmarks"): {"bind": "/bench", "mode": "ro"}},
+                network_mode=NETWORK,
+            ),
+        )
+        try:
+            api.start(created["Id"])
+            status = api.wait(created["Id"], timeout=timeout + 200)
+            out = api.logs(created["Id"], stdout=True, stderr=False).decode()
+            if status.get("StatusCode") != 0:
+                err = api.logs(created["Id"], stdout=False, stderr=True).decode()
+                raise RuntimeError(f"floor run failed: {err[-2000:]}")
+        finally:
+            api.remove_container(created["Id"], force=True)
+            for service in self.client.services.list(filters={"label": f"ssbench.floor={tag}"}):
+                service.remove()
+        data = json.loads(out.strip().splitlines()[-1])
+        latencies = data["latencies"]
+        result = {"latencies": latencies, "errors": data["errors"],
+                  "all_ready": data["all_ready"], "stop_seconds": data["stop_seconds"],
+                  "stop_gone_seconds": data["stop_seconds"]}
+        result.update(summarize(latencies))
+        return result
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def cleanup(client, run_id):
+    """Remove every service and container this run made (names carry the run's id)."""
+    prefixes = tuple(f"ssbench-{what}{run_id}" for what in ("ss", "ds", "floor-", "hub-"))
+    for service in client.services.list():
+        if service.name.startswith(prefixes):
+            service.remove()
+    for container in client.containers.list(all=True, filters={"name": "ssbench-"}):
+        if container.name.startswith(prefixes) or (
+                container.name.startswith("ssbench-hub-") and container.name.endswith(run_id)):
+            container.remove(force=True)
+
+
+def median_of_repeats(results):
+    """N=1 is run a few times, one after another: its figures are the medians."""
+    merged = {"latencies": sorted(x for r in results for x in r["latencies"]),
+              "errors": [e for r in results for e in r["errors"]], "repeats": len(results)}
+    for key in ("all_ready", "p50", "p95", "max", "stop_seconds", "stop_gone_seconds",
+                "requests_per_poll", "hub_cpu_percent"):
+        values = [r[key] for r in results if r.get(key) is not None]
+        merged[key] = statistics.median(values) if values else None
+    for key in ("requests_by_path", "idle_window", "requests"):
+        if key in results[-1]:
+            merged[key] = results[-1][key]
+    return merged
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebook-n", default=os.environ.get("BENCH_NOTEBOOK_N", "1,10,30"))
+    parser.add_argument("--tiny-n", default=os.environ.get("BENCH_TINY_N", "30,100"))
+    parser.add_argument("--systems", default=os.environ.get("BENCH_SYSTEMS", ",".join(SYSTEMS)))
+    parser.add_argument("--repeats-single", type=int,
+                        default=int(os.environ.get("BENCH_REPEATS_SINGLE", "3")),
+                        help="how often N=1 is run (its figures are the medians)")
+    parser.add_argument("--poll-interval", type=float,
+                        default=float(os.environ.get("BENCH_POLL_INTERVAL", "10")))
+    parser.add_argument("--idle-window", type=float,
+                        default=float(os.environ.get("BENCH_IDLE_WINDOW", "20")),
+                        help="seconds of counting requests and CPU with N servers running")
+    parser.add_argument("--out", default=os.environ.get("BENCH_OUT", str(ROOT / "benchmarks/results")))
+    parser.add_argument("--keep-images", action="store_true")
+    args = parser.parse_args(argv)
+
+    notebook_ns, tiny_ns = parse_ns(args.notebook_n), parse_ns(args.tiny_n)
+    systems = [s for s in SYSTEMS if s in args.systems.split(",")]
+    client = docker.from_env(version="auto", timeout=300)
+    if client.info()["Swarm"]["LocalNodeState"] != "active":
+        sys.exit("make bench needs the engine in swarm mode (make engine)")
+
+    run_id = secrets.token_hex(3)
+    meta = {
+        "run_id": run_id,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average_start": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "engine": client.version()["Version"],
+        "poll_interval": args.poll_interval,
+        "idle_window": args.idle_window,
+        "repeats_single": args.repeats_single,
+        "notebook_n": notebook_ns,
+        "tiny_n": tiny_ns,
+        "systems": systems,
+    }
+    log(f"bench {run_id}: load average {meta['load_average_start']}")
+    built = images.build_images(HUB_IMAGE, BASE_IMAGE, log=log)
+    notebook_image = client.images.get(SINGLEUSER_IMAGE).id
+    hub_image = client.images.get(HUB_IMAGE).id
+    meta.update({"dockerspawner_version": built["dockerspawner"], "hub_image": hub_image,
+                 "bench_hub_image": built["bench_hub"], "notebook_image": notebook_image,
+                 "tiny_image": built["tiny"]})
+    ensure_network(client)
+
+    workdir = Path(tempfile.mkdtemp(prefix="ssbench-"))
+    running = {}
+    phases = []
+    try:
+        for kind in systems:
+            if kind == "floor":
+                running[kind] = FloorSystem(client, run_id, hub_image).start()
+            else:
+                log(f"starting the {kind} hub")
+                running[kind] = HubSystem(
+                    kind, client, workdir, run_id,
+                    hub_image if kind == "swarmspawner" else built["bench_hub"],
+                    notebook_image, built["tiny"], args.poll_interval).start()
+        plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
+        for image_kind, n in plan:
+            image = notebook_image if image_kind == "notebook" else built["tiny"]
+            cmd = None if image_kind == "notebook" else TINY_CMD
+            repeats = args.repeats_single if n == 1 else 1
+            for kind in systems:
+                system = running[kind]
+                results = []
+                for r in range(repeats):
+                    log(f"{kind}: {n} x {image_kind}" + (f" (run {r + 1}/{repeats})" if repeats > 1 else ""))
+                    if kind == "floor":
+                        res = system.phase(image, n, cmd)
+                    else:
+                        prefix = "tiny" if image_kind == "tiny" else "nb"
+                        users = [f"{prefix}{n}r{r}u{i}" for i in range(n)]
+                        res = system.phase(users, args.idle_window)
+                    results.append(res)
+                    log(f"{kind}: {n} x {image_kind}: p50 {_fmt(res['p50'])} all "
+                        f"{_fmt(res['all_ready'])} stop {_fmt(res['stop_seconds'])} "
+                        f"req/poll {_fmt(res.get('requests_per_poll'))} errors {len(res['errors'])}")
+                res = median_of_repeats(results) if repeats > 1 else results[0]
+                phases.append({"system": kind, "image": image_kind, "n": n, **res})
+    except Exception:
+        traceback.print_exc()
+        for system in running.values():
+            if isinstance(system, HubSystem):
+                log(f"{system.kind} hub log tail:\n{system.hub.logs()[-3000:]}")
+        raise
+    finally:
+        for system in running.values():
+            system.close()
+        cleanup(client, run_id)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep_images:
+            images.remove_images()
+
+    meta["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    meta["load_average_end"] = os.getloadavg()
+    out = report.write(Path(args.out), meta, phases)
+    log(f"results in {out['markdown']}, {out['json']}, {out['png']}")
+    return out
+
+
+def _fmt(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+if __name__ == "__main__":
+    main()

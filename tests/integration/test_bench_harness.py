@@ -1,0 +1,45 @@
+"""`make bench`'s harness runs end to end on a tiny N. Not a timed test: no figure is judged."""
+
+import json
+
+import pytest
+
+from benchmarks import run
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
+    out = run.main([
+        "--notebook-n", "", "--tiny-n", "2", "--poll-interval", "1", "--idle-window", "2",
+        "--out", str(tmp_path),
+    ])
+
+    data = json.loads(out["json"].read_text())
+    assert {(p["system"], p["image"], p["n"]) for p in data["phases"]} == {
+        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("dockerspawner", "tiny", 2),
+    }
+    for phase in data["phases"]:
+        assert phase["errors"] == [], phase
+        assert len(phase["latencies"]) == 2 and all(t > 0 for t in phase["latencies"]), phase
+        # From the first request to the last ready: at least the slowest server's own wait.
+        assert phase["all_ready"] >= max(phase["latencies"]) - 0.01, phase
+        assert phase["stop_seconds"] is not None, phase
+        if phase["system"] != "floor":
+            assert phase["requests"] > 0, phase
+            assert phase["hub_cpu_percent"] is not None, phase
+            assert phase["ratio_to_floor"]["all_ready"] > 0, phase
+    ours = next(p for p in data["phases"] if p["system"] == "swarmspawner")
+    assert ours["ratio_to_dockerspawner"]["p50"] > 0
+    assert data["meta"]["load_average_start"] and data["meta"]["load_average_end"]
+
+    table = out["markdown"].read_text()
+    assert "| 2 × tiny | swarmspawner |" in table
+    assert "p50 ÷ floor" in table
+    if out["png"] is not None:
+        assert out["png"].read_bytes().startswith(b"\x89PNG")
+
+    # Nothing of the run is left on the engine.
+    run_id = data["meta"]["run_id"]
+    assert not [s.name for s in docker_client.services.list() if run_id in s.name]
+    assert not [c.name for c in docker_client.containers.list(all=True) if run_id in c.name]
