@@ -8,6 +8,7 @@ stream back unchanged.
 
 import asyncio
 import collections
+import contextlib
 import os
 import re
 import threading
@@ -86,26 +87,34 @@ class DockerSocketCounter:
             for task in tasks:
                 task.cancel()
             for writer in (client_writer, engine_writer):
-                writer.close()
+                # At shutdown the loop may already be closed; the sockets go with it.
+                with contextlib.suppress(RuntimeError):
+                    writer.close()
 
     def start(self):
         if os.path.exists(self.listen_path):
             os.unlink(self.listen_path)
         ready = threading.Event()
 
+        async def serve():
+            self._stopping = asyncio.Event()
+            self._server = await asyncio.start_unix_server(self._handle, self.listen_path)
+            os.chmod(self.listen_path, 0o660)
+            ready.set()
+            await self._stopping.wait()
+            # A clean end: no connection task is left pending when the loop closes.
+            self._server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
         def run():
             self._loop = asyncio.new_event_loop()
-
-            async def serve():
-                self._server = await asyncio.start_unix_server(self._handle, self.listen_path)
-                os.chmod(self.listen_path, 0o660)
-                ready.set()
-                await self._server.serve_forever()
-
             try:
                 self._loop.run_until_complete(serve())
-            except asyncio.CancelledError:
-                pass
+            finally:
+                self._loop.close()
 
         self._thread = threading.Thread(target=run, name="docker-socket-counter", daemon=True)
         self._thread.start()
@@ -113,9 +122,7 @@ class DockerSocketCounter:
         return self
 
     def stop(self):
-        if self._loop and self._server:
-            self._loop.call_soon_threadsafe(self._server.close)
-            for task in asyncio.all_tasks(self._loop):
-                self._loop.call_soon_threadsafe(task.cancel)
+        if self._loop and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
         if self._thread:
-            self._thread.join(5)
+            self._thread.join(10)
