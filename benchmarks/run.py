@@ -254,7 +254,9 @@ class HubSystem:
         # ...and until the engine has no container of theirs left.
         gone_seconds = None
         while time.monotonic() < deadline:
-            left = self.client.containers.list(
+            # The low-level listing: the high-level one inspects each container, and one
+            # that goes away in between raises NotFound.
+            left = self.client.api.containers(
                 all=True, filters={"name": self.service_prefix()})
             if not left:
                 gone_seconds = time.monotonic() - s0
@@ -329,10 +331,13 @@ def cleanup(client, run_id):
     for service in client.services.list():
         if service.name.startswith(prefixes):
             service.remove()
-    for container in client.containers.list(all=True, filters={"name": "ssbench-"}):
-        if container.name.startswith(prefixes) or (
-                container.name.startswith("ssbench-hub-") and container.name.endswith(run_id)):
-            container.remove(force=True)
+    for container in client.api.containers(all=True, filters={"name": "ssbench-"}):
+        name = container["Names"][0].lstrip("/")
+        if name.startswith(prefixes) or (name.startswith("ssbench-hub-") and name.endswith(run_id)):
+            try:
+                client.api.remove_container(container["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
 
 
 def median_of_repeats(results):
