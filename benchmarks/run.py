@@ -59,14 +59,15 @@ SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
 COMMON_CONFIG = """
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.api_page_default_limit = 200
-c.Spawner.start_timeout = 600
+c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 600
 c.Spawner.poll_interval = {poll_interval}
-_TINY_IMAGE = {tiny_image!r}
 _TINY_CMD = {tiny_cmd!r}
 def _bench_image(spawner):
     if spawner.user.name.startswith("tiny"):
-        spawner.image = _TINY_IMAGE
+        # The tiny image's current ID: the driver rebuilds it should it go missing.
+        with open("/srv/jupyterhub/tiny-image") as f:
+            spawner.image = f.read().strip()
         spawner.cmd = list(_TINY_CMD)
 c.Spawner.pre_spawn_hook = _bench_image
 """
@@ -155,8 +156,7 @@ class HubSystem:
         self.client = client
         self.poll_interval = poll_interval
         self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
-        extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_image=tiny_image,
-                                     tiny_cmd=TINY_CMD)
+        extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD)
         if kind == "swarmspawner":
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
         else:
@@ -169,10 +169,14 @@ class HubSystem:
             name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
             docker_socket=self.counter.listen_path, ip=hub_ip(run_id, kind),
         )
+        self.set_tiny_image(tiny_image)
 
     def start(self):
         self.hub.start(timeout=120)
         return self
+
+    def set_tiny_image(self, image_id):
+        (self.hub.workdir / "tiny-image").write_text(image_id + "\n")
 
     def close(self):
         self.hub.remove()
@@ -415,6 +419,17 @@ def main(argv=None):
                     notebook_image, built["tiny"], args.poll_interval).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:
+            if image_kind == "tiny":
+                # Another session's clean-up may have removed it: build it again.
+                try:
+                    client.images.get(built["tiny"])
+                except docker.errors.ImageNotFound:
+                    log("the tiny image went missing: building it again")
+                    built.update(images.build_images(HUB_IMAGE, BASE_IMAGE, log=log))
+                    for system in running.values():
+                        if isinstance(system, HubSystem):
+                            system.set_tiny_image(built["tiny"])
+                    meta["tiny_image"] = built["tiny"]
             image = notebook_image if image_kind == "notebook" else built["tiny"]
             cmd = None if image_kind == "notebook" else TINY_CMD
             repeats = args.repeats_single if n == 1 else 1
@@ -435,6 +450,8 @@ def main(argv=None):
                         f"req/poll {_fmt(res.get('requests_per_poll'))} errors {len(res['errors'])}")
                 res = median_of_repeats(results) if repeats > 1 else results[0]
                 phases.append({"system": kind, "image": image_kind, "n": n, **res})
+                # Written after every phase, so that a run that stops keeps what it measured.
+                report.write(Path(args.out), {**meta, "partial": True}, phases)
     except Exception:
         traceback.print_exc()
         for system in running.values():
