@@ -102,8 +102,9 @@ def test_named_servers_run_side_by_side(hub, docker_client, hub_id):
 def test_hub_notices_a_server_that_went_away(hub, docker_client, hub_id):
     assert hub.spawn("carol")[0]
     service_of(docker_client, hub_id, "carol").remove()
-    # poll_interval is 5 s in this hub: it notices within a few polls.
-    assert wait_for(lambda: hub.server("carol") is None, timeout=60)
+    # poll_interval is 5 s in this hub: it notices within a few polls (generous for a
+    # machine under heavy load).
+    assert wait_for(lambda: hub.server("carol") is None, timeout=180)
 
 
 @pytest.mark.parametrize(
