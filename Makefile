@@ -6,8 +6,8 @@ PYTEST := $(VENV)/bin/pytest
 
 ENV ?= .env
 
-.PHONY: help up down test unit integration engine images browser venv clean \
-	lab-venv lab-up lab-down e2e bench bench-venv
+.PHONY: help up down test unit integration e2e-lab engine images browser venv clean \
+	lab-venv e2e bench bench-venv
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
 INVENTORY ?=
@@ -15,14 +15,15 @@ LAB_INVENTORY := $(if $(INVENTORY),$(INVENTORY),lab/inventory.ini)
 ANSIBLE_PLAYBOOK := ANSIBLE_CONFIG=ansible/ansible.cfg $(VENV)/bin/ansible-playbook
 
 help:
-	@echo "make up           bring JupyterHub up on this machine's swarm, from $(ENV)"
-	@echo "make down         remove it (users' volumes stay; scripts/stack.py remove --volumes removes them)"
-	@echo "make test         set up engine, swarm, venv and images, then run unit and integration tests"
+	@echo "make up           a swarm of 1 manager + 2 worker hosts on this machine (scripts/lab.py),"
+	@echo "                  provisioned by ansible/site.yml from $(ENV), JupyterHub deployed on it;"
+	@echo "                  INVENTORY=file: the same on real hosts"
+	@echo "make down         remove the lab hosts (with INVENTORY=file: remove the stack there)"
+	@echo "make test         set up engine, swarm, venv and images, then run unit, integration and"
+	@echo "                  end-to-end tests (a lab of its own, the playbook, testinfra; see e2e-lab)"
 	@echo "make unit         unit tests only (no Docker needed)"
-	@echo "make lab-up       a swarm of 1 manager + 2 worker hosts on this machine (scripts/lab.py),"
-	@echo "                  provisioned by ansible/site.yml from $(ENV); INVENTORY=file: real hosts"
-	@echo "make lab-down     remove the lab hosts (with INVENTORY=file: remove the stack there)"
 	@echo "make e2e          testinfra smoke tests of the deployed cluster, through the same inventory"
+	@echo "                  (on the lab also the node-loss test: it stops a worker's engine)"
 	@echo "make bench        benchmark against dockerspawner's SwarmSpawner and the raw swarm floor"
 	@echo "                  (BENCH_NOTEBOOK_N=1,10,30 BENCH_TINY_N=30,100; results in benchmarks/results/)"
 
@@ -50,8 +51,13 @@ unit: venv
 integration: venv images browser
 	$(PYTEST) -q tests/integration
 
-test: venv engine images browser
+test: venv engine images browser lab-venv
 	$(PYTEST) -q tests/unit tests/integration
+	bash scripts/e2e_lab.sh
+
+# Only the multi-node part of `make test`: its own lab, the playbook, testinfra, lab removed.
+e2e-lab: lab-venv images
+	bash scripts/e2e_lab.sh
 
 # The benchmark (benchmarks/): both spawners through a real hub, and the floor; ~20 min.
 $(VENV)/.bench-installed: pyproject.toml
@@ -64,20 +70,15 @@ bench-venv: $(VENV)/.bench-installed
 bench: venv engine images bench-venv
 	$(PY) -m benchmarks.run
 
-# A first .env for a lab: the example's defaults, local images by ID, a generated password.
+# A first .env for a lab: the example's defaults, local images by ID, users' servers on
+# workers, a generated password.
 $(ENV):
 	cp config/env.example $(ENV)
-	sed -i 's/^PIN_LOCAL_IMAGES=.*/PIN_LOCAL_IMAGES=true/' $(ENV)
+	sed -i -e 's/^PIN_LOCAL_IMAGES=.*/PIN_LOCAL_IMAGES=true/' \
+		-e 's/^PLACEMENT_CONSTRAINTS=.*/PLACEMENT_CONSTRAINTS=node.role == worker/' $(ENV)
 	mkdir -p secrets && chmod 700 secrets
 	test -s secrets/lab-password || python3 -c "import secrets; print(secrets.token_urlsafe(12))" > secrets/lab-password
 	chmod 600 secrets/lab-password
-
-up: venv images $(ENV)
-	$(PY) scripts/stack.py deploy --env $(ENV) --wait
-	@echo "Log in with any user name and the password in secrets/lab-password."
-
-down: venv
-	$(PY) scripts/stack.py remove --env $(ENV)
 
 $(VENV)/.lab-installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -86,7 +87,7 @@ $(VENV)/.lab-installed: pyproject.toml
 
 lab-venv: $(VENV)/.lab-installed
 
-lab-up: lab-venv images $(ENV)
+up: lab-venv images $(ENV)
 ifeq ($(INVENTORY),)
 	$(PY) scripts/lab.py up --env $(ENV)
 endif
@@ -94,10 +95,10 @@ endif
 	@$(PY) scripts/lab.py info --inventory $(LAB_INVENTORY) --env $(ENV)
 
 ifeq ($(INVENTORY),)
-lab-down: venv
+down: venv
 	$(PY) scripts/lab.py down
 else
-lab-down: lab-venv
+down: lab-venv
 	$(VENV)/bin/ansible -i $(INVENTORY) 'managers[0]' -m ansible.builtin.command \
 		-a 'python3 scripts/stack.py remove --env .env chdir=/opt/swarmspawner'
 endif
@@ -105,7 +106,7 @@ endif
 e2e: lab-venv
 	PATH=$(abspath $(VENV))/bin:$$PATH ANSIBLE_CONFIG=ansible/ansible.cfg \
 		$(PYTEST) -q -p no:cacheprovider tests/e2e --hosts='ansible://managers,ansible://workers' \
-		--ansible-inventory=$(LAB_INVENTORY) --e2e-env=$(ENV)
+		--ansible-inventory=$(LAB_INVENTORY) --e2e-env=$(ENV) $(if $(INVENTORY),,--e2e-node-loss)
 
 clean:
 	rm -rf $(VENV) build

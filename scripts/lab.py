@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A lab of Debian "hosts" on this machine, for the Ansible playbook to provision.
 
-    scripts/lab.py up [--managers 1] [--workers 2] [--env .env]
-    scripts/lab.py down
+    scripts/lab.py up [--managers 1] [--workers 2] [--env .env] [--inventory lab/inventory.ini]
+    scripts/lab.py down [--inventory lab/inventory.ini]
     scripts/lab.py status
     scripts/lab.py info [--inventory lab/inventory.ini] [--env .env]
 
@@ -13,9 +13,10 @@ with fixed addresses, each with a volume for /var/lib/docker (so its engine gets
 The first manager publishes the env file's PUBLIC_PORT on 127.0.0.1, so the hub the
 playbook deploys answers on this machine.
 
-`up` writes lab/inventory.ini (root over SSH with a key made into lab/) and is idempotent:
+`up` writes the inventory (root over SSH with a key made into lab/) and is idempotent:
 hosts that are already there are kept. `down` removes the hosts, their volumes and network.
-Every name starts with "sslab".
+Every name starts with "sslab" (LAB_PREFIX; with LAB_SUBNET a second lab can run beside
+the first, as the test command's does).
 """
 
 import argparse
@@ -152,7 +153,7 @@ def ssh_options():
             "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
 
 
-def write_inventory(nodes):
+def write_inventory(nodes, path):
     lines = ["# Written by scripts/lab.py: the lab's hosts on this machine.", "[managers]"]
     lines += [f"{n} ansible_host={ip}" for n, ip, manager in nodes if manager]
     lines += ["", "[workers]"]
@@ -169,8 +170,9 @@ def write_inventory(nodes):
         "public_host=127.0.0.1",
         "",
     ]
-    INVENTORY.write_text("\n".join(lines))
-    log(f"wrote {INVENTORY.relative_to(REPO)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    log(f"wrote {path}")
 
 
 def up(args):
@@ -183,7 +185,7 @@ def up(args):
     for i, (name, ip, _) in enumerate(nodes):
         ensure_host(name, ip, port if i == 0 else None, pubkey)
     wait_for_ssh([ip for _, ip, _ in nodes])
-    write_inventory(nodes)
+    write_inventory(nodes, Path(args.inventory))
     log(f"{len(nodes)} hosts up in {time.monotonic() - started:.0f} s; the hub's port "
         f"{port} is published on 127.0.0.1 by {nodes[0][0]}")
 
@@ -202,7 +204,7 @@ def down(args):
     if exists("network", NETWORK):
         log(f"removing network {NETWORK}")
         docker("network", "rm", NETWORK)
-    INVENTORY.unlink(missing_ok=True)
+    Path(args.inventory).unlink(missing_ok=True)
 
 
 def status(args):
@@ -245,7 +247,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up", "down", "status", "info"])
     parser.add_argument("--inventory", default=str(INVENTORY),
-                        help="with info: the inventory the playbook ran on")
+                        help="the inventory up writes, down removes and info reads")
     parser.add_argument("--managers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--env", default=".env", help="env file whose PUBLIC_PORT to publish")

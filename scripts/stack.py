@@ -132,15 +132,38 @@ def deploy(env_path, wait):
         check=True,
     )
     if wait:
-        wait_until_up(env)
+        wait_until_up(env, docker.from_env(version="auto"))
     log(f"JupyterHub answers at http://<proxy node>:{env.PUBLIC_PORT}/ "
         f"(here: http://127.0.0.1:{env.PUBLIC_PORT}/)")
 
 
-def wait_until_up(env, timeout=300):
+def converged(client, stack):
+    """Every service of the stack runs tasks of its current spec, and no update is under way.
+
+    Right after a redeploy the old hub still answers, so the health check alone would pass
+    before the new one has even started.
+    """
+    for service in client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"}):
+        if service.attrs.get("UpdateStatus", {}).get("State") in ("updating", "rollback_started"):
+            return False
+        template = {k: v for k, v in service.attrs["Spec"]["TaskTemplate"].items() if k != "Runtime"}
+        tasks = service.tasks(filters={"desired-state": "running"})
+        if not tasks:
+            return False
+        for task in tasks:
+            spec = {k: v for k, v in task["Spec"].items() if k != "Runtime"}
+            if spec != template or task["Status"]["State"] != "running":
+                return False
+    return True
+
+
+def wait_until_up(env, client, timeout=300):
     url = f"http://127.0.0.1:{env.PUBLIC_PORT}/hub/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if not converged(client, env.STACK_NAME):
+            time.sleep(1)
+            continue
         try:
             with urllib.request.urlopen(url, timeout=3) as response:
                 if response.status == 200:

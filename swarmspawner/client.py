@@ -2,7 +2,8 @@
 
 docker-py is synchronous. Every call goes through a small thread pool, so the hub's
 event loop never waits on the engine and at most ``max_concurrency`` requests are in
-flight, however many users start at once.
+flight, however many users start at once. The reflector's listings go through a thread of
+their own, so that a burst of creates never delays the view every start is waiting on.
 """
 
 import asyncio
@@ -28,6 +29,9 @@ class AsyncDocker:
         self._executor = ThreadPoolExecutor(
             max_workers=max_concurrency, thread_name_prefix="swarmspawner-docker"
         )
+        self._watch_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="swarmspawner-watch"
+        )
 
     @classmethod
     def shared(cls, base_url=None, tls_config=None, max_concurrency=10):
@@ -50,7 +54,7 @@ class AsyncDocker:
                 self._api = docker.APIClient(
                     version="auto",
                     timeout=self.timeout,
-                    max_pool_size=self.max_concurrency,
+                    max_pool_size=self.max_concurrency + 1,
                     **kwargs,
                 )
             return self._api
@@ -60,7 +64,12 @@ class AsyncDocker:
 
     async def call(self, method, *args, **kwargs):
         """Run ``APIClient.<method>(*args, **kwargs)`` in the pool and await its result."""
+        return await self._run(self._executor, method, args, kwargs)
+
+    async def watch_call(self, method, *args, **kwargs):
+        """Like :meth:`call`, in the watcher's own thread (for the reflector's listings)."""
+        return await self._run(self._watch_executor, method, args, kwargs)
+
+    async def _run(self, executor, method, args, kwargs):
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, partial(self._call_sync, method, args, kwargs)
-        )
+        return await loop.run_in_executor(executor, partial(self._call_sync, method, args, kwargs))

@@ -65,7 +65,7 @@ class TaskReflector:
             self._wake.clear()
 
     async def refresh(self):
-        tasks = await self.docker.call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})
+        tasks = await self.docker.watch_call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})
         by_service = defaultdict(list)
         for task in tasks:
             by_service[task["ServiceID"]].append(task)
@@ -73,7 +73,7 @@ class TaskReflector:
             service_tasks.sort(key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]),
                                reverse=True)
         if any(t.get("NodeID") and t["NodeID"] not in self.nodes for t in tasks):
-            nodes = await self.docker.call("nodes")
+            nodes = await self.docker.watch_call("nodes")
             self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
         self.tasks = dict(by_service)
         self.loaded.set()

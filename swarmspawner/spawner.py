@@ -245,8 +245,12 @@ class SwarmSpawner(Spawner):
     ).tag(config=True)
 
     stop_timeout = Float(
-        60.0,
-        help="Seconds stop() waits for the swarm to remove a server's task.",
+        0.0,
+        help="""Seconds stop() waits, after removing the server's service, for the swarm to
+        remove its task too. 0 (the default): stop() returns once the service is removed; the
+        node stops the container in the background, and a new start under the same name does
+        not wait for it (nor for a task on a node that went down, which the swarm only forgets
+        once the node is back).""",
     ).tag(config=True)
 
     # --- what users may choose ---------------------------------------------------
@@ -695,11 +699,16 @@ class SwarmSpawner(Spawner):
         await self._remove_service()
 
     async def _remove_service(self):
-        """Remove the service and return once the swarm has shut its task down."""
+        """Remove the service; wait up to stop_timeout for the swarm to shut its task down."""
         try:
             await self.docker.call("remove_service", self.service_id)
         except docker.errors.NotFound:
             pass
+        if self.stop_timeout > 0:
+            await self._wait_for_tasks_gone()
+        self.service_id = ""
+
+    async def _wait_for_tasks_gone(self):
         reflector = self.reflector
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.stop_timeout
@@ -716,7 +725,6 @@ class SwarmSpawner(Spawner):
                     break
                 if not reflector.has_tasks(self.service_id):
                     break
-        self.service_id = ""
 
 
 def _http_error(status, message):

@@ -9,6 +9,7 @@ tests talk to the first manager's engine over SSH and to the hub through its pub
 """
 
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from swarmspawner.envfile import load
+from tests.support.user import HubUser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,6 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 def pytest_addoption(parser):
     parser.addoption("--e2e-env", default=str(REPO / ".env"),
                      help="the env file the cluster was deployed from")
+    parser.addoption("--e2e-node-loss", action="store_true",
+                     help="also stop the engine on a worker (the node-loss test; not for a cluster in use)")
 
 
 def pytest_collection_modifyitems(items):
@@ -36,7 +40,7 @@ def pytest_collection_modifyitems(items):
 def inventory(pytestconfig):
     path = pytestconfig.option.ansible_inventory
     if not path or not Path(path).exists():
-        pytest.skip("no inventory: make lab-up first (or pass --ansible-inventory)")
+        pytest.skip("no inventory: make up first (or pass --ansible-inventory)")
     return path
 
 
@@ -137,3 +141,20 @@ def wait_for(condition, timeout=120, interval=1.0):
             return result
         time.sleep(interval)
     return None
+
+
+def user_service(swarm, env, user):
+    """The name of the service the hub runs for this user's default server, or None."""
+    names = swarm.lines(
+        f"service ls --filter label=swarmspawner.hub={env.STACK_NAME} "
+        f"--filter label=swarmspawner.user={user} --format '{{{{.Name}}}}'")
+    return names[0] if names else None
+
+
+@pytest.fixture
+def hub_user(hub_url, password):
+    """A new user of the hub, logged in; their server is stopped afterwards."""
+    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password)
+    yield user
+    if user.server_model() is not None:
+        user.stop()

@@ -1,13 +1,10 @@
 """The cluster as a whole: nodes, the stack, and a user's server, as an operator checks them."""
 
 import json
-import secrets
-
 import pytest
 import requests
 
-from tests.e2e.conftest import connect, wait_for
-from tests.support.user import HubUser
+from tests.e2e.conftest import connect, user_service, wait_for
 
 
 def test_every_host_is_a_node_with_its_role_and_labels(swarm, runner, inventory, managers, workers):
@@ -63,21 +60,6 @@ def satisfies(node, constraint):
     else:
         pytest.skip(f"constraint {constraint!r} is not checked here")
     return (actual == value) if op == "==" else (actual != value)
-
-
-def user_service(swarm, env, user):
-    names = swarm.lines(
-        f"service ls --filter label=swarmspawner.hub={env.STACK_NAME} "
-        f"--filter label=swarmspawner.user={user} --format '{{{{.Name}}}}'")
-    return names[0] if names else None
-
-
-@pytest.fixture
-def hub_user(hub_url, password):
-    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password)
-    yield user
-    if user.server_model() is not None:
-        user.stop()
 
 
 def test_a_users_server_spawns_on_a_worker_with_its_limits(hub_user, swarm, env, workers,
