@@ -244,6 +244,15 @@ class SwarmSpawner(Spawner):
         reason.""",
     ).tag(config=True)
 
+    answer_probe_interval = Float(
+        0.1,
+        help="""Seconds between checks, once a server's task runs, that the server accepts
+        connections on its port; start() returns when it does, so the hub's first HTTP check
+        finds it up (JupyterHub's own checks back off to seconds apart, which a user would
+        wait out). A server that never answers fails after `http_timeout`, and one that exits
+        fails with Docker's reason. 0: return as soon as the task runs.""",
+    ).tag(config=True)
+
     stop_timeout = Float(
         0.0,
         help="""Seconds stop() waits, after removing the server's service, for the swarm to
@@ -560,7 +569,13 @@ class SwarmSpawner(Spawner):
             task["ID"],
             self.reflector.node_name(task),
         )
-        return f"http://{self._task_address(task)}:{self.port}"
+        address = self._task_address(task)
+        try:
+            await self._wait_until_listening(task, address)
+        except SpawnError:
+            await self._remove_service()
+            raise
+        return f"http://{address}:{self.port}"
 
     def _task_address(self, task):
         """The task's address on the hub's network.
@@ -648,6 +663,27 @@ class SwarmSpawner(Spawner):
                 else:
                     unschedulable_since = None
 
+    async def _wait_until_listening(self, task, address):
+        if self.answer_probe_interval <= 0:
+            return
+        reflector = self.reflector
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.http_timeout
+        with reflector.watching():
+            while not await _accepts_connections(address, self.port):
+                current = reflector.current_task(self.service_id) or task
+                if (
+                    current["Status"]["State"] != "running"
+                    or current.get("DesiredState") != "running"
+                ):
+                    raise SpawnError(self._failure_message(current))
+                if loop.time() >= deadline:
+                    raise SpawnError(
+                        f"Your server runs on node {reflector.node_name(task)} but did not"
+                        f" answer on port {self.port} within {self.http_timeout:g} s."
+                    )
+                await asyncio.sleep(self.answer_probe_interval)
+
     def _emit_task_progress(self, task):
         state = task["Status"]["State"]
         progress, message = _PROGRESS.get(state, (None, f"Task is {state}"))
@@ -725,6 +761,15 @@ class SwarmSpawner(Spawner):
                     break
                 if not reflector.has_tasks(self.service_id):
                     break
+
+
+async def _accepts_connections(address, port, timeout=1.0):
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 def _http_error(status, message):

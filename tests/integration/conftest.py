@@ -29,6 +29,11 @@ def _per_user(spawner):
         spawner.mem_guarantee = "100000G"
     elif name.startswith("badmount"):
         spawner.mounts = [{"type": "bind", "source": "/does/not/exist", "target": "/x"}]
+    elif name.startswith("silent"):
+        spawner.cmd = ["sleep", "600"]
+        spawner.http_timeout = 5
+    elif name.startswith("crashes"):
+        spawner.cmd = ["sh", "-c", "sleep 2; exit 3"]
 c.Spawner.pre_spawn_hook = _per_user
 """
 

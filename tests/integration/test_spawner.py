@@ -114,6 +114,9 @@ def test_hub_notices_a_server_that_went_away(hub, docker_client, hub_id):
         ("noplace", "scheduling constraints not satisfied"),
         ("toobig", "insufficient resources"),
         ("badmount", "bind source path does not exist"),
+        # The task runs, but the server never listens / exits before it answers.
+        ("silent", "did not answer on port 8888 within 5 s"),
+        ("crashes", "non-zero exit (3)"),
     ],
 )
 def test_a_rejected_spawn_says_why_and_leaves_nothing(hub, docker_client, hub_id, user, reason):
