@@ -9,6 +9,7 @@ import os
 import sys
 
 from swarmspawner.envfile import load
+from swarmspawner.hubdb import tune_sqlite
 
 ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
 SECRETS = "/run/secrets"
@@ -26,6 +27,8 @@ c = get_config()  # noqa: F821
 c.JupyterHub.hub_ip = "0.0.0.0"
 c.JupyterHub.hub_connect_ip = "hub"  # the hub service's name on the overlay network
 c.JupyterHub.db_url = env.DB_URL
+if env.DB_URL.startswith("sqlite:"):
+    tune_sqlite(env.SQLITE_SYNCHRONOUS)
 c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie_secret"))
 c.CryptKeeper.keys = [secret("crypt_key")]
 # The proxy is its own service; the hub only configures it.

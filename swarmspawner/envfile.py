@@ -116,6 +116,12 @@ def _db_url(value):
     return value
 
 
+def _sqlite_synchronous(value):
+    if value not in ("NORMAL", "FULL"):
+        raise ValueError("NORMAL or FULL")
+    return value
+
+
 def _volume_template(value):
     if value and "{username}" not in value:
         raise ValueError("a volume name containing {username}, e.g. jupyterhub-user-{username},"
@@ -184,6 +190,10 @@ VARIABLES = [
          "Where the hub runs; it needs a manager's Docker socket."),
         ("DB_URL", "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite", _db_url,
          "The hub's database; PostgreSQL works too (postgresql://...)."),
+        ("SQLITE_SYNCHRONOUS", "NORMAL", _sqlite_synchronous,
+         "With a sqlite:// DB_URL: NORMAL (WAL; a commit does not wait for the disk, so many users"
+         " starting or stopping at once do not stall the hub; a power cut may lose the last"
+         " commits) or FULL (every commit waits for the disk)."),
     ),
     *_vars(
         "Users",

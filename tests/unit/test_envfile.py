@@ -55,6 +55,7 @@ def test_values_are_parsed_into_their_forms():
         ("USER_VOLUME", "home", "containing {username}"),
         ("ALLOW_NAMED_SERVERS", "maybe", "true or false"),
         ("DB_URL", "mysql://x", "sqlite:// or postgresql://"),
+        ("SQLITE_SYNCHRONOUS", "OFF", "NORMAL or FULL"),
         ("IDLE_TIMEOUT", "1h", "a number of seconds"),
         ("MEM_LMIT", "2G", "not a setting this deployment knows"),
     ],
