@@ -70,6 +70,10 @@ class AsyncDocker:
         """Like :meth:`call`, in the watcher's own thread (for the reflector's listings)."""
         return await self._run(self._watch_executor, method, args, kwargs)
 
+    def events(self, filters):
+        """The engine's event stream (blocking; decoded dicts): for a thread of its own."""
+        return self._client().events(filters=filters, decode=True)
+
     async def _run(self, executor, method, args, kwargs):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, partial(self._call_sync, method, args, kwargs))

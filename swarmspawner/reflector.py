@@ -4,13 +4,16 @@ Each spawner polling Docker on its own would cost requests in proportion to the
 number of running servers. Instead one :class:`TaskReflector` per hub lists this
 hub's tasks in a single request (filtered by the hub label) and every spawner's
 ``poll()``, start wait and stop wait reads that cache. It refreshes every
-``idle_interval`` seconds, and every ``busy_interval`` seconds while someone is
-waiting for a task to change state.
+``idle_interval`` seconds, every ``busy_interval`` seconds while someone is
+waiting for a task to change state, and at once when a node changes (a node that
+goes down takes its servers with it: the next poll should know).
 """
 
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections import defaultdict
 
 from .objects import LABEL_HUB
@@ -19,6 +22,8 @@ from .objects import LABEL_HUB
 STARTING_STATES = frozenset(
     {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 )
+#: Seconds after a node event to list the tasks once more.
+NODE_EVENT_RECHECK = 2.0
 #: Task states a task never leaves.
 ENDED_STATES = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
 
@@ -52,6 +57,11 @@ class TaskReflector:
         self._wake = asyncio.Event()
         self._watchers = 0
         self._runner = asyncio.ensure_future(self._run())
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=self._follow_node_events, args=(loop,), daemon=True,
+            name=f"swarmspawner-node-events-{hub_id}",
+        ).start()
 
     async def _run(self):
         while True:
@@ -63,6 +73,21 @@ class TaskReflector:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
+
+    def _follow_node_events(self, loop):
+        """In a thread of its own: one long request that wakes the listing when a node changes.
+
+        When a node goes down, the swarm ends its tasks a moment after the node event; a
+        second listing a little later catches that.
+        """
+        while not loop.is_closed():
+            try:
+                for _ in self.docker.events(filters={"type": ["node"]}):
+                    loop.call_soon_threadsafe(self._wake.set)
+                    loop.call_soon_threadsafe(loop.call_later, NODE_EVENT_RECHECK, self._wake.set)
+            except Exception as e:  # the engine restarting, or a loop that ended
+                self.log.debug("Node events for hub %s interrupted: %s", self.hub_id, e)
+            time.sleep(5)
 
     async def refresh(self):
         tasks = await self.docker.watch_call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})

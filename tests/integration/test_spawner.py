@@ -107,6 +107,32 @@ def test_hub_notices_a_server_that_went_away(hub, docker_client, hub_id):
     assert wait_for(lambda: hub.server("carol") is None, timeout=180)
 
 
+def test_a_node_change_refreshes_the_hubs_view_at_once(make_hub, docker_client, hub_id):
+    """A node event (here: a label added) has the task listing refreshed, not left for watch_interval."""
+    hub = make_hub(
+        """
+        c.Spawner.poll_interval = 2
+        c.SwarmSpawner.watch_interval = 300
+        """,
+        hub_id=hub_id + "-events",
+    )
+    assert hub.spawn("ivan")[0]
+    time.sleep(2)  # past the busy listings of the start
+    service_of(docker_client, hub_id + "-events", "ivan").remove()
+    node = docker_client.nodes.list()[0]
+    spec = node.attrs["Spec"]
+    spec.setdefault("Labels", {})["swarmspawner-test-event"] = str(time.time())
+    node.update(spec)
+    try:
+        # One poll interval, the listing's recheck after a node event, slack for a loaded machine.
+        assert wait_for(lambda: hub.server("ivan") is None, timeout=20)
+    finally:
+        node.reload()
+        spec = node.attrs["Spec"]
+        spec["Labels"].pop("swarmspawner-test-event", None)
+        node.update(spec)
+
+
 @pytest.mark.parametrize(
     "user, reason",
     [
