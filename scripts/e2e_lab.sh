@@ -26,7 +26,7 @@ sed -e 's/^PIN_LOCAL_IMAGES=.*/PIN_LOCAL_IMAGES=true/' \
 $py -m swarmspawner.envfile check "$env_file"
 
 trap '$py scripts/lab.py down --inventory "$inventory"' EXIT
-$py scripts/lab.py up --env "$env_file" --inventory "$inventory"
+$py scripts/lab.py up --env "$env_file" --inventory "$inventory" --images-source registry
 ANSIBLE_CONFIG=ansible/ansible.cfg .venv/bin/ansible-playbook -i "$inventory" ansible/site.yml \
     -e env_file="$(pwd)/$env_file"
 echo "e2e: lab provisioned in $((SECONDS - started)) s"

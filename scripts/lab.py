@@ -2,6 +2,7 @@
 """A lab of Debian "hosts" on this machine, for the Ansible playbook to provision.
 
     scripts/lab.py up [--managers 1] [--workers 2] [--env .env] [--inventory lab/inventory.ini]
+                      [--images-source load|registry]
     scripts/lab.py down [--inventory lab/inventory.ini]
     scripts/lab.py status
     scripts/lab.py info [--inventory lab/inventory.ini] [--env .env]
@@ -153,7 +154,7 @@ def ssh_options():
             "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
 
 
-def write_inventory(nodes, path):
+def write_inventory(nodes, path, images_source):
     lines = ["# Written by scripts/lab.py: the lab's hosts on this machine.", "[managers]"]
     lines += [f"{n} ansible_host={ip}" for n, ip, manager in nodes if manager]
     lines += ["", "[workers]"]
@@ -168,6 +169,8 @@ def write_inventory(nodes, path):
         "ansible_python_interpreter=/usr/bin/python3",
         # The hub's URL from this machine: the first manager publishes the port on loopback.
         "public_host=127.0.0.1",
+        # How the playbook puts the images on the nodes (ansible/roles/images/defaults/main.yml).
+        f"images_source={images_source}",
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +188,7 @@ def up(args):
     for i, (name, ip, _) in enumerate(nodes):
         ensure_host(name, ip, port if i == 0 else None, pubkey)
     wait_for_ssh([ip for _, ip, _ in nodes])
-    write_inventory(nodes, Path(args.inventory))
+    write_inventory(nodes, Path(args.inventory), args.images_source)
     log(f"{len(nodes)} hosts up in {time.monotonic() - started:.0f} s; the hub's port "
         f"{port} is published on 127.0.0.1 by {nodes[0][0]}")
 
@@ -250,6 +253,9 @@ def main():
                         help="the inventory up writes, down removes and info reads")
     parser.add_argument("--managers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--images-source", choices=["load", "registry"], default="load",
+                        help="up: how the playbook puts the images on the nodes: archives copied to "
+                             "each, or a private registry on the first manager")
     parser.add_argument("--env", default=".env", help="env file whose PUBLIC_PORT to publish")
     args = parser.parse_args()
     if args.managers < 1:

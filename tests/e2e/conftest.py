@@ -108,6 +108,20 @@ def hub_url(runner, managers, env):
 
 
 @pytest.fixture(scope="session")
+def private_registry(runner, managers):
+    """host:port of the first manager's registry when the inventory says images_source=registry.
+
+    The address is worked out as ansible/roles/images/defaults/main.yml does.
+    """
+    first = sorted(managers)[0]
+    variables = runner.get_variables(first)
+    if variables.get("images_source", "load") != "registry":
+        return None
+    host = variables.get("images_registry_host") or variables.get("ansible_host") or first
+    return f"{host}:{variables.get('images_registry_port', 5000)}"
+
+
+@pytest.fixture(scope="session")
 def password(env, env_path):
     if env.AUTHENTICATOR != "dummy":
         pytest.skip("the spawn tests log in with the lab's shared password (AUTHENTICATOR=dummy)")
