@@ -17,6 +17,7 @@ N's also come from BENCH_NOTEBOOK_N / BENCH_TINY_N (comma-separated; empty skips
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -40,6 +41,8 @@ from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
+# The hubs' logs of the last run (not results: they name users and addresses).
+LOGS = ROOT / "build" / "bench"
 HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:latest")
 SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest")
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
@@ -179,6 +182,10 @@ class HubSystem:
         (self.hub.workdir / "tiny-image").write_text(image_id + "\n")
 
     def close(self):
+        # Kept for reading where the time went (timestamps of each spawn and stop step).
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            (LOGS / f"hub-{self.kind}.log").write_text(self.hub.logs())
         self.hub.remove()
         self.counter.stop()
 
