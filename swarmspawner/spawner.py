@@ -246,8 +246,9 @@ class SwarmSpawner(Spawner):
 
     answer_probe_interval = Float(
         0.1,
-        help="""Seconds between checks, once a server's task runs, that the server accepts
-        connections on its port; start() returns when it does, so the hub's first HTTP check
+        help="""Seconds before the first check, once a server's task runs, that the server
+        accepts connections on its port; the checks then back off by half each time, to at
+        most 0.5 s apart. start() returns when it answers, so the hub's first HTTP check
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
@@ -515,7 +516,10 @@ class SwarmSpawner(Spawner):
         )
 
     def _emit(self, progress, message):
-        self.log.info("Server %s: %s", self.service_name, message)
+        # Each step is the user's to see (progress); the hub's log keeps two lines per start
+        # (created, running): at INFO, every step of 100 starts at once cost the hub's event
+        # loop over a second of writes to its log (benchmarks/results/README.md).
+        self.log.debug("Server %s: %s", self.service_name, message)
         self._events.append({"progress": progress, "message": message})
         changed, self._events_changed = self._events_changed, asyncio.Event()
         changed.set()
@@ -556,6 +560,7 @@ class SwarmSpawner(Spawner):
         self.service_name = settings.name
 
         self._emit(10, f"Creating service {self.service_name}")
+        self.log.info("Creating service %s", self.service_name)
         created = await self._create_service(spec)
         self.service_id = created["ID"]
         try:
@@ -669,6 +674,7 @@ class SwarmSpawner(Spawner):
         reflector = self.reflector
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.http_timeout
+        interval = self.answer_probe_interval
         with reflector.watching():
             while not await _accepts_connections(address, self.port):
                 current = reflector.current_task(self.service_id) or task
@@ -682,7 +688,10 @@ class SwarmSpawner(Spawner):
                         f"Your server runs on node {reflector.node_name(task)} but did not"
                         f" answer on port {self.port} within {self.http_timeout:g} s."
                     )
-                await asyncio.sleep(self.answer_probe_interval)
+                await asyncio.sleep(interval)
+                # Many servers booting at once: each check is a connect and a close on the
+                # hub's event loop.
+                interval = min(interval * 1.5, max(self.answer_probe_interval, 0.5))
 
     def _emit_task_progress(self, task):
         state = task["Status"]["State"]
