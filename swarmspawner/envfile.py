@@ -116,9 +116,13 @@ def _db_url(value):
     return value
 
 
+#: SQLite `synchronous` settings the hub may run with (swarmspawner.hubdb applies them).
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
+
+
 def _sqlite_synchronous(value):
-    if value not in ("NORMAL", "FULL"):
-        raise ValueError("NORMAL or FULL")
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ValueError(" or ".join(SQLITE_SYNCHRONOUS))
     return value
 
 

@@ -10,13 +10,13 @@ database stays consistent, and what a power cut can lose is the last moments of 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-SYNCHRONOUS = ("NORMAL", "FULL")
+from .envfile import SQLITE_SYNCHRONOUS
 
 
 def tune_sqlite(synchronous="NORMAL"):
     """For every SQLite database the hub opens from now on: WAL, and this ``synchronous``."""
-    if synchronous not in SYNCHRONOUS:
-        raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
 
     @event.listens_for(Engine, "connect")
     def _on_connect(dbapi_connection, _record):
