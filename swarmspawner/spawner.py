@@ -6,14 +6,15 @@ The lifecycle lives here; the service spec comes from :mod:`.objects`, names fro
 
 import asyncio
 import copy
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import docker.errors
+from jupyterhub import __version__ as jupyterhub_version
 from jupyterhub.spawner import Spawner
 from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import (
-    Bool,
     Callable,
     Dict,
     Float,
@@ -55,6 +56,46 @@ _PROGRESS = {
     "starting": (80, "Starting on node {node}"),
     "running": (90, "Running on node {node}; waiting for the notebook server to answer"),
 }
+
+
+@dataclass(eq=False)
+class SpawnState:
+    """One spawn of a server: the user's choice, what it changed, what the user is shown."""
+
+    #: The user_options this spawn was begun with (a form's, or the REST request's).
+    user_options: dict | None = None
+    #: The admin's profiles for this user, evaluated once per spawn.
+    profiles: list | None = None
+    #: The form refused user_options: the form is shown again with them.
+    refused: bool = False
+    #: Settings this spawn changed (profile, group overrides) -> their values before.
+    saved: dict = field(default_factory=dict)
+    options_applied: bool = False
+    starting: bool = False
+    finished: bool = False
+    _events: list = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def emit(self, progress, message):
+        self._events.append({"progress": progress, "message": message})
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def finish(self):
+        self.starting = False
+        self.finished = True
+        self._changed.set()
+
+    async def events(self):
+        """Every progress event, as they come, until the start is over."""
+        shown = 0
+        while True:
+            while shown < len(self._events):
+                yield self._events[shown]
+                shown += 1
+            if self.finished:
+                return
+            await self._changed.wait()
 
 
 class SwarmSpawner(Spawner):
@@ -311,11 +352,19 @@ class SwarmSpawner(Spawner):
     _internal_overrides = frozenset()
 
     async def load_profiles(self):
-        """The profiles for this user; a bad list is the admin's error, logged in full."""
+        """The profiles for this user (``profile_list`` evaluated); a bad list is the admin's
+        error (ProfileConfigError)."""
         profile_list = self.profile_list
         if callable(profile_list):
             profile_list = await maybe_future(profile_list(self))
         return profiles_mod.load_profiles(profile_list or [])
+
+    async def _spawn_profiles(self):
+        """This spawn's profiles: ``profile_list`` is evaluated once per spawn."""
+        spawn = self._spawn_state()
+        if spawn.profiles is None:
+            spawn.profiles = await self.load_profiles()
+        return spawn.profiles
 
     async def _render_profile_form(self, spawner=None):
         try:
@@ -324,32 +373,38 @@ class SwarmSpawner(Spawner):
             raise self._admin_error(e) from e
         if not profiles:
             return ""
-        previous = self.__dict__.pop("_refused_form_options", None) or self.user_options
+        spawn = self._spawn
+        previous = self.user_options
+        if spawn is not None and spawn.refused:
+            # Once: the page after shows the last spawn's choice again.
+            previous, spawn.refused = spawn.user_options, False
         return render_form(profiles, previous, self.profile_form_template)
 
     async def _profile_options_from_form(self, form_data):
+        # A form's POST is the first step of its spawn.
+        spawn = self._begin_spawn()
         try:
-            profiles = await self.load_profiles()
+            profiles = await self._spawn_profiles()
         except profiles_mod.ProfileConfigError as e:
             raise self._admin_error(e) from e
         if not profiles:
             return self._passthrough_options_from_form(form_data)
-        user_options = profiles_mod.form_to_user_options(profiles, form_data)
+        spawn.user_options = profiles_mod.form_to_user_options(profiles, form_data)
         # Checked here too, so that a bad form is shown again with the reason (HTTP 400)
         # before JupyterHub begins a spawn, filled in as the user left it.
         try:
-            await self.resolve_user_options_or_400(user_options)
+            await self.resolve_user_options_or_400(spawn.user_options)
         except web.HTTPError:
-            self._refused_form_options = user_options
+            spawn.refused = True
             raise
-        return user_options
+        return spawn.user_options
 
     async def resolve_user_options(self, user_options):
         """``user_options`` -> ``{setting: value}``, or UserOptionsError for the user.
 
         Subclasses that accept more fields handle theirs and pass the rest on.
         """
-        profiles = await self.load_profiles()
+        profiles = await self._spawn_profiles()
         # An admin's own apply_user_options hook owns the fields we do not know.
         if self.apply_user_options is not None and isinstance(user_options, dict):
             known = {profiles_mod.PROFILE_FIELD}
@@ -368,20 +423,71 @@ class SwarmSpawner(Spawner):
         except profiles_mod.ProfileConfigError as e:
             raise self._admin_error(e) from e
 
+    # --- one spawn's state ------------------------------------------------------
+    #
+    # A spawner object serves every spawn of its server. What one spawn chose and changed
+    # lives in one SpawnState, begun by the spawn's first step (the form's POST, or else
+    # JupyterHub's group overrides) and finished when start() returns; the settings it
+    # changed are put back when the next one begins.
+
+    _spawn = None
+
+    def _spawn_state(self):
+        if self._spawn is None or self._spawn.finished:
+            return self._begin_spawn()
+        return self._spawn
+
+    def _begin_spawn(self):
+        previous = self._spawn
+        if previous is not None:
+            for name, value in previous.saved.items():
+                setattr(self, name, value)
+        self._spawn = SpawnState()
+        # The form's POST began this spawn already: keep its profiles and choice.
+        if (previous is not None and not previous.finished and not previous.refused
+                and previous.user_options is not None
+                and previous.user_options == self.user_options):
+            self._spawn.profiles = previous.profiles
+            self._spawn.user_options = previous.user_options
+        return self._spawn
+
+    async def apply_group_overrides(self):
+        """JupyterHub's first step of every spawn: begin it, then apply ``group_overrides``.
+
+        Applied like a profile's overrides (checked, merged, undone before the next spawn),
+        so a user who leaves a group loses its settings at their next start.
+        """
+        spawn = self._begin_spawn()
+        if spawn.profiles is None and spawn.user_options is None:
+            spawn.user_options = self.user_options
+        group_overrides = self.group_overrides
+        if callable(group_overrides):
+            group_overrides = await maybe_future(group_overrides(self))
+        groups = {group.name for group in getattr(self.user, "groups", [])}
+        for key in sorted(group_overrides or {}):
+            entry = group_overrides[key]
+            if groups & set(entry.get("groups", [])):
+                self.log.info("Applying group_override %s for %s", key, self._log_name)
+                try:
+                    await self._override_settings(entry.get("spawner_override", {}))
+                except profiles_mod.ProfileConfigError as e:
+                    raise self._admin_error(e) from e
+
     async def apply_profile(self, user_options):
         """Check ``user_options`` and set this spawn's settings from it (or raise HTTP 400)."""
-        # A spawner object serves many spawns: undo the last choice before applying this one.
-        self._restore_overridden()
+        spawn = self._spawn_state()
+        if spawn.options_applied:
+            spawn = self._begin_spawn()  # a second choice without a spawn between: start over
         overrides = await self.resolve_user_options_or_400(user_options)
         try:
-            await self._apply_overrides(overrides)
+            await self._override_settings(overrides)
         except profiles_mod.ProfileConfigError as e:
-            self._restore_overridden()
             raise self._admin_error(e) from e
-        self._options_applied = True
+        spawn.options_applied = True
 
-    async def _apply_overrides(self, overrides):
-        saved = self.__dict__.setdefault("_overridden", {})
+    async def _override_settings(self, overrides):
+        """Set settings for this spawn only; their previous values are kept to put back."""
+        saved = self._spawn_state().saved
         for name, value in overrides.items():
             allowed = name in self._internal_overrides or (
                 self.has_trait(name)
@@ -403,15 +509,13 @@ class SwarmSpawner(Spawner):
             except Exception as e:
                 raise profiles_mod.ProfileConfigError(f"{name} = {value!r:.100}: {e}") from e
 
-    def _restore_overridden(self):
-        saved = self.__dict__.get("_overridden") or {}
-        for name, value in saved.items():
-            setattr(self, name, value)
-        saved.clear()
+    # JupyterHub has no public hook that runs before start() and turns an HTTPError into the
+    # REST answer (a 400 while nothing exists yet); this private one does in JupyterHub 5.3-6.
+    # A JupyterHub without it would still check the options, in start() (a failed spawn).
+    if not hasattr(Spawner, "_run_apply_user_options"):  # pragma: no cover
+        raise ImportError(f"SwarmSpawner needs JupyterHub 5.3 to 6 (found {jupyterhub_version})")
 
     async def _run_apply_user_options(self, user_options):
-        # JupyterHub runs this before start() and turns an HTTPError into the response:
-        # a 400 for the REST request (or the spawn form) while nothing exists yet.
         await self.apply_profile(user_options)
         if self.apply_user_options is not None:
             await super()._run_apply_user_options(user_options)
@@ -430,12 +534,18 @@ class SwarmSpawner(Spawner):
     def _default_port(self):
         return 8888
 
+    @default("hub_connect_url")
+    def _default_hub_connect_url(self):
+        # The original package's way: servers reach the hub by its service name.
+        if not self.jupyterhub_service_name:
+            return None
+        port = urlparse(self.hub.api_url).port or 8081
+        return f"http://{self.jupyterhub_service_name}:{port}"
+
     # --- state ------------------------------------------------------------------
 
     service_id = Unicode("")
     service_name = Unicode("")
-    _starting = Bool(False)
-    _options_applied = Bool(False)
 
     def load_state(self, state):
         super().load_state(state)
@@ -477,12 +587,6 @@ class SwarmSpawner(Spawner):
             "username_md5": slugs.md5_username(self.user.name),
         }
 
-    def get_env(self):
-        if self.jupyterhub_service_name and self.hub_connect_url is None:
-            port = urlparse(self.hub.api_url).port or 8081
-            self.hub_connect_url = f"http://{self.jupyterhub_service_name}:{port}"
-        return super().get_env()
-
     def service_settings(self):
         """Everything that decides this server's service, resolved for this user."""
         return ServiceSettings(
@@ -520,33 +624,23 @@ class SwarmSpawner(Spawner):
         # (created, running): at INFO, every step of 100 starts at once cost the hub's event
         # loop over a second of writes to its log (benchmarks/results/README.md).
         self.log.debug("Server %s: %s", self.service_name, message)
-        self._events.append({"progress": progress, "message": message})
-        changed, self._events_changed = self._events_changed, asyncio.Event()
-        changed.set()
-
-    def _reset_events(self):
-        self._events = []
-        self._events_changed = asyncio.Event()
+        self._spawn_state().emit(progress, message)
 
     # --- lifecycle --------------------------------------------------------------
 
     async def start(self):
-        self._reset_events()
-        self._starting = True
+        spawn = self._spawn_state()
+        spawn.starting = True
         try:
             # Should the hub ever skip its apply_user_options step, options are still never
             # used unchecked.
-            if not self._options_applied:
+            if not spawn.options_applied:
                 await self.apply_profile(self.user_options)
             return await self._start()
         finally:
-            self._options_applied = False
-            self._starting = False
-            self._emit_done = True
-            self._events_changed.set()
+            spawn.finish()
 
     async def _start(self):
-        self._emit_done = False
         if not self.networks:
             raise SpawnError(
                 "The hub has no network for servers: set c.SwarmSpawner.networks to the overlay"
@@ -710,21 +804,16 @@ class SwarmSpawner(Spawner):
         return f"Your server could not start{where}: {reason} (task {status['State']})"
 
     async def progress(self):
-        if not hasattr(self, "_events"):
+        spawn = self._spawn
+        if spawn is None:
             return
-        shown = 0
-        while True:
-            while shown < len(self._events):
-                yield self._events[shown]
-                shown += 1
-            if getattr(self, "_emit_done", True):
-                return
-            await self._events_changed.wait()
+        async for event in spawn.events():
+            yield event
 
     async def poll(self):
         if not self.service_id:
             return 0
-        if self._starting:
+        if self._spawn is not None and self._spawn.starting:
             return None
         reflector = self.reflector
         await reflector.ready()

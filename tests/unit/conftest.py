@@ -17,6 +17,7 @@ class FakeUser:
         self.url = f"/user/{self.escaped_name}/"
         self.id = 7
         self.settings = {}
+        self.groups = []
 
     def progress_url(self, server_name=""):
         return f"/hub/api/users/{self.escaped_name}/servers/{server_name}/progress"
