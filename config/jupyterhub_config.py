@@ -8,8 +8,8 @@ settings, say) goes in the file HUB_EXTRA_CONFIG names.
 import os
 import sys
 
-from swarmspawner.envfile import load
-from swarmspawner.hubdb import tune_sqlite
+from swarmspawner_deploy.envfile import load
+from swarmspawner_deploy.hubdb import tune_sqlite
 
 ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
 SECRETS = "/run/secrets"

@@ -17,7 +17,7 @@ import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from swarmspawner.envfile import load
+from swarmspawner_deploy.envfile import load
 from tests.support.user import HubUser
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ c.JupyterHub.hub_connect_ip = {container_name!r}
 c.JupyterHub.cleanup_servers = False
 c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
 # As the deployed hub (config/jupyterhub_config.py) runs it.
-from swarmspawner.hubdb import tune_sqlite
+from swarmspawner_deploy.hubdb import tune_sqlite
 tune_sqlite("NORMAL")
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/data/cookie_secret"
 c.JupyterHub.allow_named_servers = True

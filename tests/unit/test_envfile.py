@@ -2,13 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from swarmspawner import envfile
+from swarmspawner_deploy import envfile
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_example_file_lists_every_variable_with_its_default():
-    # config/env.example is generated: python -m swarmspawner.envfile example
+    # config/env.example is generated: swarmspawner-env example
     assert (REPO / "config" / "env.example").read_text() == envfile.example()
 
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import create_engine, text
 
-from swarmspawner.hubdb import tune_sqlite
+from swarmspawner_deploy.hubdb import tune_sqlite
 
 
 def test_every_sqlite_database_opened_afterwards_is_in_wal_mode_with_normal_sync(tmp_path):

@@ -5,9 +5,9 @@ read the env file through :func:`load`, so a value means the same everywhere and
 one is caught before anything is deployed. Each variable is declared once in
 :data:`VARIABLES`, with its default, its form and a sentence for the example file.
 
-    python -m swarmspawner.envfile check .env      # validate; exit 1 naming each bad value
-    python -m swarmspawner.envfile json .env       # the parsed values, for other tools
-    python -m swarmspawner.envfile example         # the example env file, from VARIABLES
+    swarmspawner-env check .env      # validate; exit 1 naming each bad value
+    swarmspawner-env json .env       # the parsed values, for other tools
+    swarmspawner-env example         # the example env file, from VARIABLES
 """
 
 import json
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from dotenv import dotenv_values
 
-from .units import parse_bytes
+from swarmspawner.units import parse_bytes
+
+from .hubdb import SQLITE_SYNCHRONOUS
 
 AUTHENTICATORS = ("dummy",)
 _CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -114,10 +116,6 @@ def _db_url(value):
     if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg2://")):
         raise ValueError("a sqlite:// or postgresql:// database URL")
     return value
-
-
-#: SQLite `synchronous` settings the hub may run with (swarmspawner.hubdb applies them).
-SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
 
 def _sqlite_synchronous(value):
@@ -307,7 +305,7 @@ def example():
     """The example env file: every variable with its sentence and default."""
     lines = [
         "# The deployment's settings: copy to .env and edit. Every variable is optional;",
-        "# the value shown is the default. Checked by: python -m swarmspawner.envfile check .env",
+        "# the value shown is the default. Checked by: swarmspawner-env check .env",
     ]
     section = None
     for var in VARIABLES:

@@ -1,14 +1,13 @@
-#!/usr/bin/env python3
 """A lab of Debian "hosts" on this machine, for the Ansible playbook to provision.
 
-    scripts/lab.py up [--managers 1] [--workers 2] [--env .env] [--inventory lab/inventory.ini]
-                      [--images-source load|registry]
-    scripts/lab.py down [--inventory lab/inventory.ini]
-    scripts/lab.py status
-    scripts/lab.py info [--inventory lab/inventory.ini] [--env .env]
+    swarmspawner-lab up [--managers 1] [--workers 2] [--env .env] [--inventory lab/inventory.ini]
+                        [--images-source load|registry]
+    swarmspawner-lab down [--inventory lab/inventory.ini]
+    swarmspawner-lab status
+    swarmspawner-lab info [--inventory lab/inventory.ini] [--env .env]
 
-Each host is a container running systemd and sshd (recipe: ../shared/LAB.md), from a node
-image built on the local Debian base (docker/labnode/Dockerfile) with nothing a fresh server
+Each host is a container running systemd and sshd, from a node image built on the local
+Debian base (labnode/Dockerfile beside this module) with nothing a fresh server
 would lack -- and no Docker: the playbook installs that. The hosts sit on a bridge network
 with fixed addresses, each with a volume for /var/lib/docker (so its engine gets overlay2).
 The first manager publishes the env file's PUBLIC_PORT on 127.0.0.1, so the hub the
@@ -28,10 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from .envfile import EnvError, load, parse
 
-LAB = REPO / "lab"
+# The lab's key and inventory go into lab/ of the current folder (the repository's, kept out
+# of git); the node image's build context is beside this module.
+LAB = Path("lab")
+NODE_CONTEXT = Path(__file__).resolve().parent / "labnode"
 KEY = LAB / "id_ed25519"
 INVENTORY = LAB / "inventory.ini"
 PREFIX = os.environ.get("LAB_PREFIX", "sslab")
@@ -42,7 +43,8 @@ SUBNET = os.environ.get("LAB_SUBNET", "192.168.213.0/24")
 NODE_IMAGE = f"{PREFIX}/node:bookworm"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
 LABEL = "swarmspawner.lab"
-# Run flags that give systemd what it needs where --privileged fails (LAB.md).
+# Run flags that give systemd what it needs: --privileged fails where the capability
+# bounding set lacks CAP_SYS_RESOURCE (as on this project's machines).
 RUN_FLAGS = [
     "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
     "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
@@ -82,8 +84,6 @@ def hosts(managers, workers):
 
 def public_port(env_path):
     """PUBLIC_PORT from the env file, through the one loader (the default if there is none)."""
-    from swarmspawner.envfile import EnvError, load, parse
-
     try:
         return load(env_path, check_files=False).PUBLIC_PORT
     except EnvError:
@@ -95,7 +95,7 @@ def public_port(env_path):
 def ensure_key():
     LAB.mkdir(exist_ok=True)
     if not KEY.exists():
-        log(f"making an SSH key pair {KEY.relative_to(REPO)}")
+        log(f"making an SSH key pair {KEY}")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{PREFIX}-controller",
                         "-f", str(KEY)], check=True)
     return KEY.with_suffix(".pub").read_text()
@@ -103,10 +103,10 @@ def ensure_key():
 
 def ensure_image():
     if not exists("image", BASE_IMAGE):
-        sys.exit(f"lab: {BASE_IMAGE} is missing: run scripts/images.sh (make images) first")
+        sys.exit(f"lab: {BASE_IMAGE} is missing: run make images first")
     log(f"building {NODE_IMAGE}")
     docker("build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", NODE_IMAGE,
-           str(REPO / "docker" / "labnode"), env={**os.environ, "DOCKER_BUILDKIT": "0"})
+           str(NODE_CONTEXT), env={**os.environ, "DOCKER_BUILDKIT": "0"})
 
 
 def ensure_network():
@@ -155,7 +155,7 @@ def ssh_options():
 
 
 def write_inventory(nodes, path, images_source):
-    lines = ["# Written by scripts/lab.py: the lab's hosts on this machine.", "[managers]"]
+    lines = ["# Written by swarmspawner-lab: the lab's hosts on this machine.", "[managers]"]
     lines += [f"{n} ansible_host={ip}" for n, ip, manager in nodes if manager]
     lines += ["", "[workers]"]
     lines += [f"{n} ansible_host={ip} swarm_labels='{{\"role\": \"notebooks\"}}'"
@@ -235,7 +235,6 @@ def hub_url(inventory, env_path):
 
 def info(args):
     """How to reach and log in to the hub the playbook deployed."""
-    from swarmspawner.envfile import load
 
     env = load(args.env, check_files=False)
     print(f"JupyterHub: {hub_url(args.inventory, args.env)}")

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Deploy or remove the JupyterHub stack described by an env file.
 
-    scripts/stack.py deploy [--env .env] [--wait]
-    scripts/stack.py remove [--env .env] [--volumes]
+    swarmspawner-stack deploy [--env .env] [--wait] [--json]
+    swarmspawner-stack remove [--env .env] [--volumes]
 
 deploy validates the env file first and stops, having created nothing, if a value is
 wrong. Then it creates what the stack expects to exist (the overlay network, the
@@ -10,10 +9,14 @@ secrets) when missing and runs `docker stack deploy`. Running it again applies c
 
 remove takes the stack down and also the users' servers, which are services of their
 own (found by the hub's label). Volumes and secrets stay unless --volumes is given.
+
+deploy --json ends with one line of JSON saying what changed (what it created, which of
+the stack's services got a new spec), for tools such as the Ansible stack role.
 """
 
 import argparse
 import hashlib
+import json
 import os
 import secrets
 import subprocess
@@ -24,13 +27,13 @@ from pathlib import Path
 
 import docker
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from swarmspawner.objects import LABEL_HUB
 
-from swarmspawner.envfile import EnvError, load  # noqa: E402
+from .envfile import EnvError, load
 
-STACK_FILE = REPO / "stack" / "jupyterhub.yml"
-NO_EXTRA_CONFIG = REPO / "config" / "no_extra_config.py"
+HERE = Path(__file__).resolve().parent
+STACK_FILE = HERE / "stack.yml"
+NO_EXTRA_CONFIG = HERE / "no_extra_config.py"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
 
 
@@ -58,26 +61,34 @@ def image_ref(client, name, pin):
 
 
 def ensure_network(client, name):
+    """Create the overlay network if missing; returns whether it was created."""
     try:
         net = client.networks.get(name)
     except docker.errors.NotFound:
         log(f"creating overlay network {name}")
         client.networks.create(name, driver="overlay", attachable=True)
-        return
+        return True
     if net.attrs["Driver"] != "overlay" or not net.attrs.get("Attachable"):
         fail(f"network {name} exists but is not an attachable overlay network")
+    return False
 
 
 def ensure_secret(client, name, make_value):
-    if client.secrets.list(filters={"name": name}) and any(
-        s.name == name for s in client.secrets.list(filters={"name": name})
-    ):
-        return
+    """Create the secret if missing (the name filter matches prefixes); returns whether."""
+    if any(s.name == name for s in client.secrets.list(filters={"name": name})):
+        return False
     log(f"creating secret {name}")
     client.secrets.create(name=name, data=make_value().encode())
+    return True
 
 
-def deploy(env_path, wait):
+def service_specs(client, stack):
+    """The stack's services: name -> spec version, to tell what a deploy changed."""
+    services = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
+    return {s.name: s.attrs["Version"]["Index"] for s in services}
+
+
+def deploy(env_path, wait, report=False):
     try:
         env = load(env_path)
     except EnvError as e:
@@ -93,10 +104,11 @@ def deploy(env_path, wait):
 
     hub_ref = image_ref(client, env.HUB_IMAGE, env.PIN_LOCAL_IMAGES)
     singleuser_ref = image_ref(client, env.SINGLEUSER_IMAGE, env.PIN_LOCAL_IMAGES)
-    ensure_network(client, env.NETWORK_NAME)
     stack = env.STACK_NAME
+    created = [env.NETWORK_NAME] if ensure_network(client, env.NETWORK_NAME) else []
     for name in GENERATED_SECRETS:
-        ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32))
+        if ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32)):
+            created.append(f"{stack}_{name}")
 
     # The lab password's secret is named after the file's version, not its content, so the
     # name tells nothing about the password; a changed file makes a new secret.
@@ -107,7 +119,8 @@ def deploy(env_path, wait):
         read_password = lambda: password_file.read_text().strip()  # noqa: E731
     else:
         version, read_password = "unused", lambda: secrets.token_hex(16)  # noqa: E731
-    ensure_secret(client, f"{stack}_lab_password_{version}", read_password)
+    if ensure_secret(client, f"{stack}_lab_password_{version}", read_password):
+        created.append(f"{stack}_lab_password_{version}")
 
     extra = base / env.HUB_EXTRA_CONFIG if env.HUB_EXTRA_CONFIG else NO_EXTRA_CONFIG
     variables = {
@@ -124,6 +137,7 @@ def deploy(env_path, wait):
         "EXTRA_HASH": file_hash(extra),
         "LAB_PASSWORD_HASH": version,
     }
+    before = service_specs(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
         ["docker", "stack", "deploy", "--resolve-image", "never", "--prune",
@@ -135,6 +149,12 @@ def deploy(env_path, wait):
         wait_until_up(env, docker.from_env(version="auto"))
     log(f"JupyterHub answers at http://<proxy node>:{env.PUBLIC_PORT}/ "
         f"(here: http://127.0.0.1:{env.PUBLIC_PORT}/)")
+    if report:
+        after = service_specs(client, stack)
+        updated = sorted(name for name, version in after.items() if before.get(name) != version)
+        removed = sorted(set(before) - set(after))
+        print(json.dumps({"changed": bool(created or updated or removed), "created": created,
+                          "services_changed": updated, "services_removed": removed}))
 
 
 def converged(client, stack):
@@ -185,7 +205,7 @@ def remove(env_path, volumes):
     stack = env.STACK_NAME
     log(f"removing stack {stack}")
     subprocess.run(["docker", "stack", "rm", stack], check=False)
-    servers = client.services.list(filters={"label": f"swarmspawner.hub={stack}"})
+    servers = client.services.list(filters={"label": f"{LABEL_HUB}={stack}"})
     for service in servers:
         log(f"removing user server {service.name}")
         service.remove()
@@ -193,7 +213,7 @@ def remove(env_path, volumes):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and client.containers.list(
         all=True, filters={"label": f"com.docker.stack.namespace={stack}"}
-    ) + client.containers.list(all=True, filters={"label": f"swarmspawner.hub={stack}"}):
+    ) + client.containers.list(all=True, filters={"label": f"{LABEL_HUB}={stack}"}):
         time.sleep(1)
     try:
         client.networks.get(env.NETWORK_NAME).remove()
@@ -218,11 +238,13 @@ def main():
     parser.add_argument("command", choices=["deploy", "remove"])
     parser.add_argument("--env", default=".env", help="the env file (default: .env)")
     parser.add_argument("--wait", action="store_true", help="wait until the hub answers")
+    parser.add_argument("--json", action="store_true",
+                        help="with deploy: end with a line of JSON saying what changed")
     parser.add_argument("--volumes", action="store_true",
                         help="with remove: also remove volumes and secrets")
     args = parser.parse_args()
     if args.command == "deploy":
-        deploy(args.env, args.wait)
+        deploy(args.env, args.wait, args.json)
     else:
         remove(args.env, args.volumes)
 

@@ -7,14 +7,16 @@ In WAL mode with ``synchronous=NORMAL`` a commit is written to the log without f
 database stays consistent, and what a power cut can lose is the last moments of commits.
 """
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
-from .envfile import SQLITE_SYNCHRONOUS
+#: The `synchronous` settings the hub may run with (the env file's SQLITE_SYNCHRONOUS).
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
 
 def tune_sqlite(synchronous="NORMAL"):
     """For every SQLite database the hub opens from now on: WAL, and this ``synchronous``."""
+    # Imported here: the env file's checks need the list above, not SQLAlchemy.
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
 
