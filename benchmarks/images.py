@@ -1,8 +1,8 @@
 """The benchmark's own images, built on the local engine without a registry.
 
 - ``ssbench/hub-dockerspawner``: FROM the project's hub image, plus dockerspawner 14.x, whose
-  wheels are downloaded on the host for the image's Python 3.11.2 (pip inside a container cannot
-  verify TLS on our machines; see ../shared/LAB.md and scripts/images.sh).
+  wheels are downloaded on the host for the image's Python (docker/pip-target.env), as
+  scripts/images.sh does for the project's images.
 - ``ssbench/tiny``: a tiny HTTP server on port 8888 (docker/bench/tiny).
 
 Both tags are the benchmark's only; ``remove_images`` takes them away again.
@@ -17,12 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_HUB_TAG = "ssbench/hub-dockerspawner:latest"
 TINY_TAG = "ssbench/tiny:latest"
 DOCKERSPAWNER_REQ = "dockerspawner>=14,<15"
-PIP_TARGET = [
-    "--only-binary=:all:", "--python-version", "3.11.2", "--implementation", "cp",
-    "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64",
-    "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_5_x86_64",
-    "--platform", "any",
-]
+PIP_TARGET_FILE = ROOT / "docker" / "pip-target.env"
+
+
+def pip_target_env():
+    """docker/pip-target.env as PIP_* variables (pip reads its options from them)."""
+    values = {}
+    for line in PIP_TARGET_FILE.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            values[name.strip()] = value.strip().strip('"')
+    return values
 
 
 def _run(cmd, **kwargs):
@@ -51,8 +56,8 @@ def download_dockerspawner(dest):
         return dest
     dest.mkdir(parents=True, exist_ok=True)
     pip = shlex.split(os.environ.get("PIP", "python3 -m pip"))
-    _run(pip + ["download", "--quiet", "--disable-pip-version-check", *PIP_TARGET,
-                "-d", str(dest), DOCKERSPAWNER_REQ])
+    _run(pip + ["download", "--quiet", "--disable-pip-version-check", "-d", str(dest),
+                DOCKERSPAWNER_REQ], env={**os.environ, **pip_target_env()})
     return dest
 
 

@@ -34,18 +34,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
-import requests
 
 from benchmarks import images, report
+from swarmspawner_deploy.images import BASE_IMAGE, HUB_IMAGE, SINGLEUSER_IMAGE
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 # The hubs' logs of the last run (not results: they name users and addresses).
 LOGS = ROOT / "build" / "bench"
-HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:latest")
-SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest")
-BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
 NETWORK = "ssbench-overlay"
 SUBNET = "10.213.12.0/22"
 # Hubs get fixed addresses at the top of the subnet (services are given the low ones), a pair

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Build the hub and single-user images on the local engine; idempotent, quick when nothing changed.
-# No registry is reachable from our machines (see ../shared/LAB.md), so:
+# Made to need no registry:
 #  - the Debian base image is made here with debootstrap (once), not pulled;
-#  - Python wheels are downloaded on the host for the image's Python (pip inside a container
-#    cannot verify TLS here) and installed in the images from build/wheels.
-# Needs: a running engine (scripts/engine.sh), root for apt-get/debootstrap, pip on the host.
+#  - Python wheels are downloaded on the host for the image's Python (a fresh container lacks
+#    the host's CA bundle, so pip inside it may fail TLS) and installed from build/wheels.
+# Needs: a running engine (scripts/engine.sh), the venv (make venv), root for apt-get and
+# debootstrap, pip on the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BASE_IMAGE=${BASE_IMAGE:-swarmspawner/base:bookworm}
-HUB_IMAGE=${HUB_IMAGE:-swarmspawner/hub:latest}
-SINGLEUSER_IMAGE=${SINGLEUSER_IMAGE:-swarmspawner/singleuser:latest}
+# The images' names: swarmspawner_deploy/images.py (environment overrides win).
+eval "$("${PY:-.venv/bin/python}" -m swarmspawner_deploy.images)"
 # Empty: debootstrap's default mirror. Set it to use a local mirror.
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 PIP=${PIP:-python3 -m pip}
 wheels=build/wheels
-# The engine here (20.10) has no buildx: use the classic builder, which also sees local images
+# Debian's engine (20.10) has no buildx: use the classic builder, which also sees local images
 # such as the imported base (a BuildKit container driver would try to pull it).
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 
@@ -73,17 +73,20 @@ fi
 
 # --- Wheels: the images' dependencies, downloaded again only when the requirements change ------
 mkdir -p "$wheels"
-pip_target=(--only-binary=:all: --python-version 3.11.2 --implementation cp
-    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64
-    --platform manylinux_2_17_x86_64 --platform manylinux_2_5_x86_64 --platform any)
-reqs=(docker/hub/requirements.txt docker/singleuser/requirements.txt)
-stamp=$(cat "${reqs[@]}" <(echo "${pip_target[*]}") | sha256sum | cut -d' ' -f1)
+# The project's own dependencies (with the deploy extra), from pyproject.toml: the hub image
+# installs them before the project's wheel, which goes in last as its own small layer.
+"${PY:-.venv/bin/python}" -c 'import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["deploy"]))' \
+    >"$wheels/project-requirements.txt"
+reqs=(docker/hub/requirements.txt "$wheels/project-requirements.txt" docker/singleuser/requirements.txt)
+stamp=$(cat "${reqs[@]}" docker/pip-target.env | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ] || ! compgen -G "$wheels/*.whl" >/dev/null; then
     log "downloading wheels into $wheels"
     rm -f "$wheels"/*.whl "$wheels/.stamp"
     # (The grep drops warnings about local index directories from this machine's pip config.)
-    $PIP download --quiet --disable-pip-version-check "${pip_target[@]}" -d "$wheels" \
-        -r docker/hub/requirements.txt -r docker/singleuser/requirements.txt \
+    (set -a && . docker/pip-target.env && set +a &&
+        $PIP download --quiet --disable-pip-version-check -d "$wheels" "${reqs[@]/#/-r}") \
         2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
     echo "$stamp" >"$wheels/.stamp"
 else

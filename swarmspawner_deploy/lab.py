@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from .envfile import EnvError, load, parse
+from .images import BASE_IMAGE
 
 # The lab's key and inventory go into lab/ of the current folder (the repository's, kept out
 # of git); the node image's build context is beside this module.
@@ -41,7 +42,6 @@ NETWORK = f"{PREFIX}-net"
 # (those take 172.17.0.0/12 first, and swarm's overlays 10.0.0.0/8).
 SUBNET = os.environ.get("LAB_SUBNET", "192.168.213.0/24")
 NODE_IMAGE = f"{PREFIX}/node:bookworm"
-BASE_IMAGE = os.environ.get("BASE_IMAGE", "swarmspawner/base:bookworm")
 LABEL = "swarmspawner.lab"
 # Run flags that give systemd what it needs: --privileged fails where the capability
 # bounding set lacks CAP_SYS_RESOURCE (as on this project's machines).

@@ -1,7 +1,6 @@
 """Fixtures for tests on the real single-node swarm that `make test` sets up."""
 
 import io
-import os
 import secrets
 import textwrap
 import time
@@ -9,11 +8,10 @@ import time
 import docker
 import pytest
 
+from swarmspawner_deploy.images import HUB_IMAGE, SINGLEUSER_IMAGE
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
 
-HUB_IMAGE = os.environ.get("HUB_IMAGE", "swarmspawner/hub:latest")
-SINGLEUSER_IMAGE = os.environ.get("SINGLEUSER_IMAGE", "swarmspawner/singleuser:latest")
 NETWORK = "sstest-overlay"
 SUBNET = "10.213.7.0/24"
 

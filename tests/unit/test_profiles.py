@@ -6,7 +6,6 @@ import re
 import pytest
 from tornado import web
 
-from swarmspawner import SwarmSpawner
 from swarmspawner.form import render_form
 from swarmspawner.objects import make_service_spec
 from swarmspawner.options import MAX_BYTES, UserOptionsError, check_shape
