@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 ENV ?= .env
 
 .PHONY: help up down test unit integration e2e-lab engine images browser venv clean \
-	lab-venv e2e bench bench-venv
+	lab-venv e2e lint bench bench-venv
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
 INVENTORY ?=
@@ -15,13 +15,14 @@ LAB_INVENTORY := $(if $(INVENTORY),$(INVENTORY),lab/inventory.ini)
 ANSIBLE_PLAYBOOK := ANSIBLE_CONFIG=ansible/ansible.cfg $(VENV)/bin/ansible-playbook
 
 help:
-	@echo "make up           a swarm of 1 manager + 2 worker hosts on this machine (scripts/lab.py),"
+	@echo "make up           a swarm of 1 manager + 2 worker hosts on this machine (swarmspawner-lab),"
 	@echo "                  provisioned by ansible/site.yml from $(ENV), JupyterHub deployed on it;"
 	@echo "                  INVENTORY=file: the same on real hosts"
 	@echo "make down         remove the lab hosts (with INVENTORY=file: remove the stack there)"
 	@echo "make test         set up engine, swarm, venv and images, then run unit, integration and"
 	@echo "                  end-to-end tests (a lab of its own, the playbook, testinfra; see e2e-lab)"
 	@echo "make unit         unit tests only (no Docker needed)"
+	@echo "make lint         yamllint and ansible-lint of the playbook and roles"
 	@echo "make e2e          testinfra smoke tests of the deployed cluster, through the same inventory"
 	@echo "                  (on the lab also the node-loss test: it stops a worker's engine)"
 	@echo "make bench        benchmark against dockerspawner's SwarmSpawner and the raw swarm floor"
@@ -38,8 +39,8 @@ venv: $(VENV)/.installed
 engine:
 	bash scripts/engine.sh
 
-images: engine
-	bash scripts/images.sh
+images: venv engine
+	PY=$(PY) bash scripts/images.sh
 
 # Debian's headless Chromium for the browser tests (no browser download).
 browser:
@@ -51,7 +52,7 @@ unit: venv
 integration: venv images browser
 	$(PYTEST) -q tests/integration
 
-test: venv engine images browser lab-venv
+test: venv engine images browser lab-venv lint
 	$(PYTEST) -q tests/unit tests/integration
 	bash scripts/e2e_lab.sh
 
@@ -71,14 +72,10 @@ bench: venv engine images bench-venv
 	$(PY) -m benchmarks.run
 
 # A first .env for a lab: the example's defaults, local images by ID, users' servers on
-# workers, a generated password.
+# workers, a generated password (swarmspawner-lab env; LAB_ENV_SET adds settings).
+LAB_ENV_SET ?=
 $(ENV):
-	cp config/env.example $(ENV)
-	sed -i -e 's/^PIN_LOCAL_IMAGES=.*/PIN_LOCAL_IMAGES=true/' \
-		-e 's/^PLACEMENT_CONSTRAINTS=.*/PLACEMENT_CONSTRAINTS=node.role == worker/' $(ENV)
-	mkdir -p secrets && chmod 700 secrets
-	test -s secrets/lab-password || python3 -c "import secrets; print(secrets.token_urlsafe(12))" > secrets/lab-password
-	chmod 600 secrets/lab-password
+	$(VENV)/bin/swarmspawner-lab env --env $(ENV) $(foreach s,$(LAB_ENV_SET),--set '$(s)')
 
 $(VENV)/.lab-installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -87,26 +84,34 @@ $(VENV)/.lab-installed: pyproject.toml
 
 lab-venv: $(VENV)/.lab-installed
 
+# The lab's hosts (skipped with INVENTORY=), the playbook, and how to log in.
+# LAB_UP_ARGS: more arguments for swarmspawner-lab up (e.g. --images-source registry).
+LAB_UP_ARGS ?=
 up: lab-venv images $(ENV)
 ifeq ($(INVENTORY),)
-	$(PY) scripts/lab.py up --env $(ENV)
+	$(VENV)/bin/swarmspawner-lab up --env $(ENV) --inventory $(LAB_INVENTORY) $(LAB_UP_ARGS)
 endif
 	$(ANSIBLE_PLAYBOOK) -i $(LAB_INVENTORY) ansible/site.yml -e env_file=$(abspath $(ENV))
-	@$(PY) scripts/lab.py info --inventory $(LAB_INVENTORY) --env $(ENV)
+	@$(VENV)/bin/swarmspawner-lab info --inventory $(LAB_INVENTORY) --env $(ENV)
 
 ifeq ($(INVENTORY),)
 down: venv
-	$(PY) scripts/lab.py down
+	$(VENV)/bin/swarmspawner-lab down --inventory $(LAB_INVENTORY)
 else
 down: lab-venv
-	$(VENV)/bin/ansible -i $(INVENTORY) 'managers[0]' -m ansible.builtin.command \
-		-a 'python3 scripts/stack.py remove --env .env chdir=/opt/swarmspawner'
+	$(ANSIBLE_PLAYBOOK) -i $(INVENTORY) ansible/remove.yml
 endif
 
+# testinfra through the inventory; on a lab of this machine also the node-loss test.
 e2e: lab-venv
 	PATH=$(abspath $(VENV))/bin:$$PATH ANSIBLE_CONFIG=ansible/ansible.cfg \
 		$(PYTEST) -q -p no:cacheprovider tests/e2e --hosts='ansible://managers,ansible://workers' \
 		--ansible-inventory=$(LAB_INVENTORY) --e2e-env=$(ENV) $(if $(INVENTORY),,--e2e-node-loss)
+
+# The playbook and the roles are lint-clean (part of make test).
+lint: lab-venv
+	$(VENV)/bin/yamllint -s ansible
+	cd ansible && ANSIBLE_CONFIG=ansible.cfg ../$(VENV)/bin/ansible-lint -q site.yml
 
 clean:
 	rm -rf $(VENV) build

@@ -93,14 +93,10 @@ else
     log "wheels up to date ($(ls "$wheels"/*.whl | wc -l) in $wheels)"
 fi
 
-# The project's own wheel, every run: small and often changed. A fixed SOURCE_DATE_EPOCH makes
-# it byte-identical for the same source, so the image layer stays cached when nothing changed.
-# Stale setuptools output in build/lib would end up in the wheel: clear it first.
+# The project's own wheel, every run: small and often changed; byte-identical for the same
+# source, so the image layer stays cached when nothing changed.
 log "building the project wheel"
-rm -rf "$wheels/project" build/lib build/bdist.*
-SOURCE_DATE_EPOCH=315532800 $PIP wheel --quiet --disable-pip-version-check --no-deps \
-    -w "$wheels/project" .
-rm -rf build/lib build/bdist.*
+"${PY:-.venv/bin/python}" scripts/wheel.py "$wheels/project" >/dev/null
 
 # --- Images -----------------------------------------------------------------------------------
 build() { # IMAGE DIR; shows the classic builder's steps and RUN output, without its chatter

@@ -5,6 +5,7 @@
     swarmspawner-lab down [--inventory lab/inventory.ini]
     swarmspawner-lab status
     swarmspawner-lab info [--inventory lab/inventory.ini] [--env .env]
+    swarmspawner-lab env [--env .env] [--set NAME=VALUE ...]
 
 Each host is a container running systemd and sshd, from a node image built on the local
 Debian base (labnode/Dockerfile beside this module) with nothing a fresh server
@@ -13,6 +14,8 @@ with fixed addresses, each with a volume for /var/lib/docker (so its engine gets
 The first manager publishes the env file's PUBLIC_PORT on 127.0.0.1, so the hub the
 playbook deploys answers on this machine.
 
+`env` writes a first env file for a lab when there is none: the example's defaults with
+what a lab needs (images by local ID, servers on workers, a fresh password beside it).
 `up` writes the inventory (root over SSH with a key made into lab/) and is idempotent:
 hosts that are already there are kept. `down` removes the hosts, their volumes and network.
 Every name starts with "sslab" (LAB_PREFIX; with LAB_SUBNET a second lab can run beside
@@ -22,12 +25,13 @@ the first, as the test command's does).
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .envfile import EnvError, load, parse
+from .envfile import EnvError, example, load, parse
 from .images import BASE_IMAGE
 
 # The lab's key and inventory go into lab/ of the current folder (the repository's, kept out
@@ -193,6 +197,41 @@ def up(args):
         f"{port} is published on 127.0.0.1 by {nodes[0][0]}")
 
 
+#: What a lab's env file changes from the defaults: no registry (images by their local ID,
+#: put on every node by the playbook), users' servers on the workers.
+LAB_SETTINGS = {"PIN_LOCAL_IMAGES": "true", "PLACEMENT_CONSTRAINTS": "node.role == worker"}
+
+
+def write_env(args):
+    """A lab's env file, unless one is there; its lab password file too."""
+    path = Path(args.env)
+    if path.exists():
+        log(f"keeping {path}")
+        return
+    settings = dict(LAB_SETTINGS)
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            sys.exit(f"lab: --set takes NAME=VALUE, not {item!r}")
+        settings[name] = value
+    lines = []
+    for line in example().splitlines():
+        name = line.partition("=")[0]
+        lines.append(f"{name}={settings.pop(name)}" if name in settings else line)
+    if settings:
+        sys.exit(f"lab: not settings of the env file: {', '.join(sorted(settings))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    env = load(path, check_files=False)
+    password = path.resolve().parent / env.DUMMY_PASSWORD_FILE
+    password.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not password.exists() or not password.read_text().strip():
+        password.write_text(secrets.token_urlsafe(12) + "\n")
+        password.chmod(0o600)
+    load(path)  # the file as written passes every check
+    log(f"wrote {path} (lab password in {password})")
+
+
 def lab_containers():
     result = docker("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}")
     return [n for n in result.stdout.split() if n.startswith(PREFIX)]
@@ -247,7 +286,7 @@ def info(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "info"])
+    parser.add_argument("command", choices=["up", "down", "status", "info", "env"])
     parser.add_argument("--inventory", default=str(INVENTORY),
                         help="the inventory up writes, down removes and info reads")
     parser.add_argument("--managers", type=int, default=1)
@@ -255,11 +294,16 @@ def main():
     parser.add_argument("--images-source", choices=["load", "registry"], default="load",
                         help="up: how the playbook puts the images on the nodes: archives copied to "
                              "each, or a private registry on the first manager")
-    parser.add_argument("--env", default=".env", help="env file whose PUBLIC_PORT to publish")
+    parser.add_argument("--env", default=".env",
+                        help="env file whose PUBLIC_PORT to publish (up), to read (info) or"
+                             " to write (env)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="env: a setting of the new env file besides the lab's own")
     args = parser.parse_args()
     if args.managers < 1:
         parser.error("--managers must be at least 1")
-    {"up": up, "down": down, "status": status, "info": info}[args.command](args)
+    commands = {"up": up, "down": down, "status": status, "info": info, "env": write_env}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
