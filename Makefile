@@ -111,7 +111,7 @@ e2e: lab-venv
 # The playbook and the roles are lint-clean (part of make test).
 lint: lab-venv
 	$(VENV)/bin/yamllint -s ansible
-	cd ansible && ANSIBLE_CONFIG=ansible.cfg ../$(VENV)/bin/ansible-lint -q site.yml
+	cd ansible && PATH=$(abspath $(VENV))/bin:$$PATH ANSIBLE_CONFIG=ansible.cfg ansible-lint -q site.yml remove.yml
 
 clean:
 	rm -rf $(VENV) build

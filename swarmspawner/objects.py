@@ -2,13 +2,16 @@
 
 Nothing here talks to Docker. The spawner gathers its settings into a
 :class:`ServiceSettings`, and :func:`make_service_spec` returns the keyword
-arguments for ``docker.APIClient.create_service`` — plain dicts in the Engine
-API's own field names, so a test can compare them field by field.
+arguments for ``docker.APIClient.create_service`` — dicts in the Engine API's own
+field names (docker.types' where they fit, after this module's own checks, which
+name the setting at fault), so a test can compare them field by field.
 """
 
 import copy
 import string
 from dataclasses import dataclass, field
+
+from docker import types
 
 from .units import cores_to_nano, parse_bytes, seconds_to_nano
 
@@ -124,33 +127,24 @@ def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
     if kind == "tmpfs" and source:
         raise SpecError(f"tmpfs mount {mount!r} takes no 'source'")
 
-    spec = {"Type": kind, "Target": target, "ReadOnly": bool(mount.get("read_only", False))}
-    if source:
-        spec["Source"] = source
-    if mount.get("consistency"):
-        spec["Consistency"] = mount["consistency"]
-    if kind == "bind" and mount.get("propagation"):
-        spec["BindOptions"] = {"Propagation": mount["propagation"]}
-    if kind == "volume":
-        options = {}
-        if mount.get("no_copy"):
-            options["NoCopy"] = True
-        if mount.get("labels"):
-            options["Labels"] = dict(mount["labels"])
-        driver = _driver_config(mount, volume_driver, volume_driver_options)
+    driver = _driver_config(mount, volume_driver, volume_driver_options) if kind == "volume" else None
+    spec = types.Mount(
+        target,
+        source or None,
+        type=kind,
+        read_only=bool(mount.get("read_only", False)),
+        consistency=mount.get("consistency") or None,
+        propagation=(mount.get("propagation") or None) if kind == "bind" else None,
+        no_copy=bool(mount.get("no_copy")) if kind == "volume" else False,
+        labels=dict(mount["labels"]) if kind == "volume" and mount.get("labels") else None,
         # Only a named volume takes a driver: an anonymous one is the node's default.
-        if driver and source:
-            options["DriverConfig"] = driver
-        if options:
-            spec["VolumeOptions"] = options
-    if kind == "tmpfs":
-        options = {}
-        if mount.get("tmpfs_size") is not None:
-            options["SizeBytes"] = parse_bytes(mount["tmpfs_size"], "tmpfs_size")
-        if mount.get("tmpfs_mode") is not None:
-            options["Mode"] = int(mount["tmpfs_mode"])
-        if options:
-            spec["TmpfsOptions"] = options
+        driver_config=driver if source else None,
+        tmpfs_size=parse_bytes(mount.get("tmpfs_size"), "tmpfs_size") if kind == "tmpfs" else None,
+        tmpfs_mode=int(mount["tmpfs_mode"]) if kind == "tmpfs" and mount.get("tmpfs_mode") is not None
+        else None,
+    )
+    if spec["Source"] is None:
+        del spec["Source"]  # an anonymous volume or a tmpfs: no source at all
     return spec
 
 
@@ -173,42 +167,24 @@ def _driver_config(mount, default_driver, default_options):
 
 def make_resources(settings):
     """Limits and reservations; generic resources (GPUs) can only be reserved."""
-    limits = {}
-    reservations = {}
-    if settings.cpu_limit:
-        limits["NanoCPUs"] = cores_to_nano(settings.cpu_limit)
-    if settings.mem_limit:
-        limits["MemoryBytes"] = parse_bytes(settings.mem_limit, "mem_limit")
-    if settings.cpu_guarantee:
-        reservations["NanoCPUs"] = cores_to_nano(settings.cpu_guarantee)
-    if settings.mem_guarantee:
-        reservations["MemoryBytes"] = parse_bytes(settings.mem_guarantee, "mem_guarantee")
-    generic = []
-    for kind, value in sorted(settings.generic_resources.items()):
+    for kind, value in settings.generic_resources.items():
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise SpecError(
                 f"generic resource {kind!r} must be a count (e.g. 1) or a named resource"
                 f" (e.g. 'GPU-0a1b'), not {value!r}"
             )
-        if isinstance(value, int):
-            generic.append({"DiscreteResourceSpec": {"Kind": kind, "Value": value}})
-        else:
-            generic.append({"NamedResourceSpec": {"Kind": kind, "Value": value}})
-    if generic:
-        reservations["GenericResources"] = generic
-    resources = {}
-    if limits:
-        resources["Limits"] = limits
-    if reservations:
-        resources["Reservations"] = reservations
-    return resources
+    return types.Resources(
+        cpu_limit=cores_to_nano(settings.cpu_limit) if settings.cpu_limit else None,
+        mem_limit=parse_bytes(settings.mem_limit, "mem_limit") if settings.mem_limit else None,
+        cpu_reservation=cores_to_nano(settings.cpu_guarantee) if settings.cpu_guarantee else None,
+        mem_reservation=parse_bytes(settings.mem_guarantee, "mem_guarantee")
+        if settings.mem_guarantee else None,
+        generic_resources=dict(sorted(settings.generic_resources.items())) or None,
+    )
 
 
 def make_placement(constraints, preferences):
     """Constraints as Docker writes them; preferences as ``spread=node.labels.zone``."""
-    placement = {}
-    if constraints:
-        placement["Constraints"] = [str(c) for c in constraints]
     prefs = []
     for pref in preferences:
         if isinstance(pref, dict):
@@ -219,10 +195,9 @@ def make_placement(constraints, preferences):
             raise SpecError(
                 f"placement preference {pref!r} must look like 'spread=node.labels.zone'"
             )
-        prefs.append({"Spread": {"SpreadDescriptor": descriptor}})
-    if prefs:
-        placement["Preferences"] = prefs
-    return placement
+        prefs.append(types.PlacementPreference("spread", descriptor))
+    return types.Placement(constraints=[str(c) for c in constraints] or None,
+                           preferences=prefs or None)
 
 
 def make_restart_policy(policy):

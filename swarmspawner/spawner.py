@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import docker.errors
 from jupyterhub import __version__ as jupyterhub_version
 from jupyterhub.spawner import Spawner
-from jupyterhub.utils import maybe_future
+from jupyterhub.utils import exponential_backoff, maybe_future
 from tornado import web
 from traitlets import (
     Callable,
@@ -287,9 +287,9 @@ class SwarmSpawner(Spawner):
 
     answer_probe_interval = Float(
         0.1,
-        help="""Seconds before the first check, once a server's task runs, that the server
-        accepts connections on its port; the checks then back off by half each time, to at
-        most 0.5 s apart. start() returns when it answers, so the hub's first HTTP check
+        help="""Seconds before the second check, once a server's task runs, that the server
+        accepts connections on its port; the checks then back off by half each time (with
+        jitter, as jupyterhub.utils.exponential_backoff does), to at most 0.5 s apart. start() returns when it answers, so the hub's first HTTP check
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
@@ -766,26 +766,33 @@ class SwarmSpawner(Spawner):
         if self.answer_probe_interval <= 0:
             return
         reflector = self.reflector
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.http_timeout
-        interval = self.answer_probe_interval
+
+        async def answers():
+            if await _accepts_connections(address, self.port):
+                return True
+            current = reflector.current_task(self.service_id) or task
+            if current["Status"]["State"] != "running" or current.get("DesiredState") != "running":
+                raise SpawnError(self._failure_message(current))
+            return False
+
         with reflector.watching():
-            while not await _accepts_connections(address, self.port):
-                current = reflector.current_task(self.service_id) or task
-                if (
-                    current["Status"]["State"] != "running"
-                    or current.get("DesiredState") != "running"
-                ):
-                    raise SpawnError(self._failure_message(current))
-                if loop.time() >= deadline:
-                    raise SpawnError(
-                        f"Your server runs on node {reflector.node_name(task)} but did not"
-                        f" answer on port {self.port} within {self.http_timeout:g} s."
-                    )
-                await asyncio.sleep(interval)
+            try:
                 # Many servers booting at once: each check is a connect and a close on the
-                # hub's event loop.
-                interval = min(interval * 1.5, max(self.answer_probe_interval, 0.5))
+                # hub's event loop, so the checks back off (with jitter) to 0.5 s apart.
+                await exponential_backoff(
+                    answers,
+                    "",
+                    start_wait=self.answer_probe_interval,
+                    scale_factor=1.5,
+                    max_wait=max(self.answer_probe_interval, 0.5),
+                    timeout=self.http_timeout,
+                    timeout_tolerance=0,
+                )
+            except TimeoutError:
+                raise SpawnError(
+                    f"Your server runs on node {reflector.node_name(task)} but did not"
+                    f" answer on port {self.port} within {self.http_timeout:g} s."
+                ) from None
 
     def _emit_task_progress(self, task):
         state = task["Status"]["State"]
