@@ -9,7 +9,7 @@ How a server is timed: from just before its `create_service` request to the firs
 response (any status) from its task's address on the overlay network. One thread lists the
 run's tasks every 0.1 s; a server is probed only once its task runs, by address, never by
 name: a name the engine's DNS does not know yet is forwarded to the upstream resolver, and
-each miss costs seconds (../shared/LAB.md). Services are created concurrently, one thread each.
+each miss costs seconds. Services are created concurrently, one thread each.
 
 A notebook server (`jupyterhub-singleuser`) checks its hub's API before it listens; this
 script answers that API itself (a stub on port 8081 that says "JupyterHub 6.1.1"), so the

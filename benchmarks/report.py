@@ -6,7 +6,7 @@ from pathlib import Path
 METRICS = ("p50", "p95", "max", "all_ready", "stop_seconds", "stop_gone_seconds",
            "requests_per_poll", "hub_cpu_percent")
 
-# Issue 6's targets for this spawner, against the floor of the same run.
+# The benchmark's targets for this spawner, against the floor of the same run.
 TARGET_RATIO = 1.2
 TARGET_REQUESTS_PER_POLL = 2
 TARGET_STOP_100 = 3.0
@@ -35,7 +35,7 @@ def add_ratios(phases):
 
 
 def check_targets(phases):
-    """Issue 6's targets for this spawner: (what, figure, target, met) rows."""
+    """The targets for this spawner: (what, figure, target, met) rows."""
     rows = []
     for p in phases:
         if p["system"] != "swarmspawner":
@@ -93,7 +93,7 @@ def markdown(meta, phases, targets):
         *lines,
     ]
     if targets:
-        out += ["", "Targets (issue 6) for swarmspawner:", "",
+        out += ["", "Targets for swarmspawner:", "",
                 "| target | figure | at most | met |", "| --- | ---: | ---: | --- |"]
         out += [f"| {what} | {_f(value)} | {limit:g} | {'yes' if ok else '**no**'} |"
                 for what, value, limit, ok in targets]

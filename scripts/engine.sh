@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure a Docker engine in swarm mode answers on this machine; idempotent.
 # Our machines have no systemd as PID 1, so dockerd is started in the background
-# (see ../shared/LAB.md). On a host with systemd, the engine's own unit is used.
+# (its own log file, its PID kept). On a host with systemd, the engine's own unit is used.
 set -euo pipefail
 
 log=${DOCKERD_LOG:-/var/log/swarmspawner-dockerd.log}

@@ -1,8 +1,9 @@
 """Names for the Swarm objects a spawner creates.
 
 A service is named ``{prefix}-{user}-{server}`` as the original cassinyspawner named
-them, with ``server`` being ``1`` for a user's default server. Names must be valid DNS
-labels, because the hub and the proxy reach a server by its service name.
+them, with ``server`` being ``1`` for a user's default server. Names are valid DNS
+labels, so that a server's service name resolves on its networks (for an operator, or a
+service that reaches it by name; the hub and the proxy use its task's address).
 
 Each part goes through :func:`jupyterhub.slugs.safe_slug`, which keeps a simple name
 (lowercase letters and digits) as it is and turns anything else into a stripped form

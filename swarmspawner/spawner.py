@@ -142,8 +142,8 @@ class SwarmSpawner(Spawner):
 
     jupyterhub_service_name = Unicode(
         "",
-        help="""The Swarm service name of the hub, as in the original cassinyspawner. When set
-        and `hub_connect_url` is not, servers reach the hub's API at
+        help="""The Swarm service name of the hub (the original cassinyspawner's setting). When
+        set and `hub_connect_url` is not, servers reach the hub's API at
         `http://{jupyterhub_service_name}:{hub port}`.""",
     ).tag(config=True)
 
@@ -152,14 +152,16 @@ class SwarmSpawner(Spawner):
     networks = List(
         Unicode(),
         help="""Overlay networks to attach each server to. The hub and the proxy must be on
-        (one of) them: they reach a server by its service name.""",
+        the first: they reach a server at its task's address there (not by its service name,
+        whose DNS answer servers' and the hub's HTTP clients would keep for 600 s).""",
     ).tag(config=True)
 
     endpoint_mode = Unicode(
         "dnsrr",
-        help="""`dnsrr` (default): the service name resolves straight to the server's task. A
-        single-replica server needs no virtual IP, and idle websockets through a virtual IP
-        are cut by IPVS after its timeout. `vip` gives the service a virtual IP.""",
+        help="""`dnsrr` (default): the service name resolves straight to the server's task; a
+        single-replica server needs no virtual IP (and kernels without IPVS cannot route
+        one). `vip` gives the service a virtual IP. The hub and the proxy use the task's
+        address either way.""",
     ).tag(config=True)
 
     @validate("endpoint_mode")
@@ -194,7 +196,8 @@ class SwarmSpawner(Spawner):
         `source` and `target`, and optionally `read_only`, `driver`, `driver_opts`, `labels`,
         `no_copy`, `propagation`, `tmpfs_size`, `tmpfs_mode`. Sources may use `{username}`
         (a DNS-safe form of the user's name), `{servername}` (the server's, empty for the
-        default server) and `{prefix}`. A named volume is created when missing and kept when the
+        default server), `{prefix}` and `{username_md5}` (the original package's
+        `{username}`). A named volume is created when missing and kept when the
         server stops; a volume without a source is anonymous and goes with the service.""",
     ).tag(config=True)
 
@@ -234,9 +237,7 @@ class SwarmSpawner(Spawner):
         help="Seconds a server has to exit after SIGTERM before it is killed.",
     ).tag(config=True)
 
-    extra_labels = Dict(
-        help="Extra labels for each service and its container.",
-    ).tag(config=True)
+    extra_labels = Dict(help="Extra labels for each service and its container.").tag(config=True)
 
     extra_container_spec = Dict(
         help="""Merged into the service's `ContainerSpec` (Engine API field names, e.g.
@@ -682,7 +683,8 @@ class SwarmSpawner(Spawner):
         The hub and the proxy reach a server by address, not by service name: JupyterHub's
         HTTP client caches a name's address for as long as the engine's DNS answer says
         (600 s), so a server started again under the same name would be looked for at its
-        old address.
+        old address. A task that shows no address there (which a running task on the
+        hub's network always has) falls back to the service name.
         """
         wanted = self.networks[0]
         attachments = task.get("NetworksAttachments") or []

@@ -10,7 +10,7 @@ tests talk to the first manager's engine over SSH and to the hub through its pub
 
 import json
 import secrets
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,10 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 from swarmspawner_deploy.envfile import load
 from tests.support.user import HubUser
+from tests.support.wait import wait_for as _wait_for
+
+# Across the lab's hosts: a generous default, checked once a second.
+wait_for = partial(_wait_for, timeout=120, interval=1.0)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -145,16 +149,6 @@ class Swarm:
 @pytest.fixture(scope="session")
 def swarm(manager):
     return Swarm(manager)
-
-
-def wait_for(condition, timeout=120, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    return None
 
 
 def user_service(swarm, env, user):

@@ -8,6 +8,7 @@ import time
 import docker
 import pytest
 
+from swarmspawner.objects import LABEL_HUB, LABEL_SERVER, LABEL_USER
 from swarmspawner_deploy.images import HUB_IMAGE, SINGLEUSER_IMAGE
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
@@ -75,7 +76,18 @@ def hub_id():
 
 
 def hub_services(client, hub_id):
-    return client.services.list(filters={"label": f"swarmspawner.hub={hub_id}"})
+    return client.services.list(filters={"label": f"{LABEL_HUB}={hub_id}"})
+
+
+def service_of(client, hub_id, user, server=""):
+    """The service of this user's server on this hub, or None (never two)."""
+    found = [
+        s for s in hub_services(client, hub_id)
+        if s.attrs["Spec"]["Labels"][LABEL_USER] == user
+        and s.attrs["Spec"]["Labels"][LABEL_SERVER] == server
+    ]
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 def session_services(client, hub_id):

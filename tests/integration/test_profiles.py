@@ -4,21 +4,11 @@ import time
 
 import pytest
 
-from tests.support.profiles import ANSWER_REJECTIONS
+from tests.support.profiles import ANSWER_REJECTIONS, assert_medium_profile
 
-from .conftest import hub_services
+from .conftest import service_of
 
 pytestmark = pytest.mark.integration
-
-
-def service_of(client, hub_id, user, server=""):
-    found = [
-        s for s in hub_services(client, hub_id)
-        if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user
-        and s.attrs["Spec"]["Labels"]["swarmspawner.server"] == server
-    ]
-    assert len(found) <= 1
-    return found[0] if found else None
 
 
 def test_a_profile_chosen_through_rest_decides_the_service(
@@ -30,13 +20,7 @@ def test_a_profile_chosen_through_rest_decides_the_service(
 
     service = service_of(docker_client, hub_id + "-profiles", "pat")
     task = service.attrs["Spec"]["TaskTemplate"]
-    assert task["ContainerSpec"]["Image"] == alt_image
-    assert task["Resources"] == {
-        "Limits": {"NanoCPUs": 750_000_000, "MemoryBytes": 512 * 1024**2},
-        "Reservations": {"NanoCPUs": 100_000_000, "MemoryBytes": 32 * 1024**2},
-    }
-    assert task["Placement"]["Constraints"] == ["node.role == manager"]
-    assert task["Placement"]["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
+    assert_medium_profile(task, alt_image)
     assert "PROFILE=medium" in task["ContainerSpec"]["Env"]
     profiles_hub.stop("pat")
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import hub_services
+from tests.support.profiles import assert_medium_profile
+
+from .conftest import service_of
 
 pytestmark = pytest.mark.integration
 
@@ -58,12 +60,6 @@ def log_in(page, hub, user):
     page.wait_for_url(re.compile(r"/(hub|user)/"))
 
 
-def service_of(client, hub_id, user):
-    found = [s for s in hub_services(client, hub_id)
-             if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user]
-    return found[0] if found else None
-
-
 def progress_log(page):
     return page.eval_on_selector_all(".progress-log-event", "els => els.map(e => e.textContent)")
 
@@ -100,13 +96,7 @@ def test_pick_a_profile_watch_progress_and_land_in_lab(
 
     service = service_of(docker_client, hub_id + "-profiles", user)
     task = service.attrs["Spec"]["TaskTemplate"]
-    assert task["ContainerSpec"]["Image"] == alt_image
-    assert task["Resources"] == {
-        "Limits": {"NanoCPUs": 750_000_000, "MemoryBytes": 512 * 1024**2},
-        "Reservations": {"NanoCPUs": 100_000_000, "MemoryBytes": 32 * 1024**2},
-    }
-    assert task["Placement"]["Constraints"] == ["node.role == manager"]
-    assert task["Placement"]["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
+    assert_medium_profile(task, alt_image)
     hub.stop(user)
     assert service_of(docker_client, hub_id + "-profiles", user) is None
 

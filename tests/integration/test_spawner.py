@@ -6,18 +6,11 @@ import docker
 import pytest
 import requests
 
-from .conftest import hub_services
+from tests.support.wait import wait_for
+
+from .conftest import hub_services, service_of
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return condition()
 
 
 def answers(hub, user, server=""):
@@ -25,17 +18,6 @@ def answers(hub, user, server=""):
         return hub.user_api(user, server).status_code == 200
     except requests.RequestException:
         return False
-
-
-def service_of(client, hub_id, user, server=""):
-    found = [
-        s
-        for s in hub_services(client, hub_id)
-        if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == user
-        and s.attrs["Spec"]["Labels"]["swarmspawner.server"] == server
-    ]
-    assert len(found) <= 1
-    return found[0] if found else None
 
 
 def test_start_reach_inspect_and_stop(hub, docker_client, hub_id, network):

@@ -4,7 +4,7 @@ command, and then only the public port."""
 import secrets
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -12,6 +12,10 @@ import pytest
 import requests
 
 from tests.support.user import HubUser
+from tests.support.wait import wait_for as _wait_for
+
+# Through the public port, while the stack may still be (re)starting.
+wait_for = partial(_wait_for, timeout=120, ignore=(requests.RequestException,))
 
 pytestmark = pytest.mark.integration
 
@@ -31,18 +35,6 @@ def stack_cmd(*args, check=True):
 
 def write_env(path, **values):
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-
-
-def wait_for(condition, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture(scope="module")

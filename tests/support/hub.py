@@ -1,8 +1,8 @@
 """Drive a real JupyterHub, running in a container of the hub image, through its REST API.
 
 The hub container joins the test overlay network, so its proxy reaches users' servers
-by service name, and publishes its proxy port on 127.0.0.1 for the tests, as a user's
-browser would reach it.
+at their task addresses there, and publishes its proxy port on 127.0.0.1 for the tests,
+as a user's browser would reach it.
 """
 
 import json
@@ -56,8 +56,8 @@ class Hub:
         self.hub_id = hub_id
         self.name = name
         self.docker_socket = docker_socket
-        # A fixed address, as a hub service's virtual IP would be: servers' HTTP clients
-        # cache the hub's address (aiodns keeps the engine's 600 s DNS answers).
+        # A fixed address: servers' HTTP clients cache the hub's address (aiodns keeps the
+        # engine's 600 s DNS answers), so a restarted hub must come back at the same one.
         self.ip = ip
         self.token = secrets.token_hex(16)
         self.password = secrets.token_hex(8)

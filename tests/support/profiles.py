@@ -56,3 +56,14 @@ c.SwarmSpawner.unschedulable_timeout = 3
 # refusal by apply_user_options comes at once, so with JupyterHub's default (10 s) it is
 # always the request's answer, an HTTP 400.
 ANSWER_REJECTIONS = 'c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 10}\n'
+
+
+def assert_medium_profile(task, image):
+    """The service task template the "medium" profile above must give."""
+    assert task["ContainerSpec"]["Image"] == image
+    assert task["Resources"] == {
+        "Limits": {"NanoCPUs": 750_000_000, "MemoryBytes": 512 * 1024**2},
+        "Reservations": {"NanoCPUs": 100_000_000, "MemoryBytes": 32 * 1024**2},
+    }
+    assert task["Placement"]["Constraints"] == ["node.role == manager"]
+    assert task["Placement"]["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]

@@ -1,4 +1,4 @@
-"""Every configuration example of the original cassinyspawner page (../shared/seed/),
+"""Every configuration example of the original cassinyspawner package's page (its README),
 fed through the compatibility spawner and compared field by field with the spec it must
 produce. Placeholders of the page ('YourImage', 'MountPointInsideTheContainer') are
 replaced by concrete values of the same kind."""
