@@ -68,7 +68,7 @@ def build_images(hub_image, base_image, log=print):
     download_dockerspawner(context / "wheels")
     log(f"bench images: building {BENCH_HUB_TAG} from {hub_image}")
     bench_hub = _build(BENCH_HUB_TAG, ROOT / "docker/bench/hub/Dockerfile", context,
-                       {"HUB_IMAGE": hub_image})
+                       {"HUB_IMAGE": hub_image, "DOCKERSPAWNER_REQ": DOCKERSPAWNER_REQ})
     log(f"bench images: building {TINY_TAG} from {base_image}")
     tiny = _build(TINY_TAG, ROOT / "docker/bench/tiny/Dockerfile", ROOT / "docker/bench/tiny",
                   {"BASE_IMAGE": base_image})

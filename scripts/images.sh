@@ -80,13 +80,14 @@ project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 print("\n".join(project["dependencies"] + project["optional-dependencies"]["deploy"]))' \
     >"$wheels/project-requirements.txt"
 reqs=(docker/hub/requirements.txt "$wheels/project-requirements.txt" docker/singleuser/requirements.txt)
-stamp=$(cat "${reqs[@]}" docker/pip-target.env | sha256sum | cut -d' ' -f1)
+stamp=$(cat "${reqs[@]}" docker/constraints.txt docker/pip-target.env | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ] || ! compgen -G "$wheels/*.whl" >/dev/null; then
     log "downloading wheels into $wheels"
     rm -f "$wheels"/*.whl "$wheels/.stamp"
     # (The grep drops warnings about local index directories from this machine's pip config.)
     (set -a && . docker/pip-target.env && set +a &&
-        $PIP download --quiet --disable-pip-version-check -d "$wheels" "${reqs[@]/#/-r}") \
+        $PIP download --quiet --disable-pip-version-check -d "$wheels" \
+            -c docker/constraints.txt "${reqs[@]/#/-r}") \
         2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
     echo "$stamp" >"$wheels/.stamp"
 else

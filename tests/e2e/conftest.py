@@ -112,17 +112,19 @@ def hub_url(runner, managers, env):
 
 
 @pytest.fixture(scope="session")
-def private_registry(runner, managers):
-    """host:port of the first manager's registry when the inventory says images_source=registry.
-
-    The address is worked out as ansible/roles/images/defaults/main.yml does.
+def private_registry(runner, managers, manager, env):
+    """host:port of the first manager's registry when the inventory says images_source=registry:
+    the registry its engine trusts besides the env file's (the role's own address, as deployed).
     """
     first = sorted(managers)[0]
-    variables = runner.get_variables(first)
-    if variables.get("images_source", "load") != "registry":
+    if runner.get_variables(first).get("images_source", "load") != "registry":
         return None
-    host = variables.get("images_registry_host") or variables.get("ansible_host") or first
-    return f"{host}:{variables.get('images_registry_port', 5000)}"
+    config = json.loads(manager.file("/etc/docker/daemon.json").content_string)
+    added = [r for r in config.get("insecure-registries", []) if r not in env.INSECURE_REGISTRIES]
+    assert len(added) == 1, f"expected one private registry in daemon.json, found {added}"
+    host = runner.get_variables(first).get("ansible_host") or first
+    assert added[0].startswith(f"{host}:"), f"the registry {added[0]} is not on {first}"
+    return added[0]
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,13 @@ wait_for = partial(_wait_for, timeout=120, ignore=(requests.RequestException,))
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 PORT = 18000 + secrets.randbelow(1000)
 
 
 def stack_cmd(*args, check=True):
+    """The admin's deploy command, swarmspawner-stack, as installed with the package."""
     return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "stack.py"), *args],
+        [str(Path(sys.executable).parent / "swarmspawner-stack"), *args],
         capture_output=True,
         text=True,
         check=check,
