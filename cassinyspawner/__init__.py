@@ -40,20 +40,13 @@ _RESOURCE_KEYS = {
     "mem_reservation": "mem_guarantee",
     "generic_resources": "generic_resources",
 }
-_API_MOUNT_KEYS = {
-    "Type": "type",
-    "Source": "source",
-    "Target": "target",
-    "ReadOnly": "read_only",
-    "Consistency": "consistency",
-}
 
 
 def _legacy_mount(mount):
     """A mount as the original took it (docker-py's Mount or a lowercase dict)."""
     mount = dict(mount)
     if "Target" in mount:  # a docker.types.Mount: Engine API keys
-        converted = {new: mount[old] for old, new in _API_MOUNT_KEYS.items() if old in mount}
+        converted = {new: mount[old] for old, new in useroptions.API_MOUNT_KEYS.items() if old in mount}
         volume = mount.get("VolumeOptions") or {}
         if volume.get("DriverConfig"):
             converted["driver_config"] = volume["DriverConfig"]

@@ -31,7 +31,11 @@ MAX_LIST = 16
 
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SERVICE_SUFFIX = re.compile(r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")
-_MOUNT_KEYS = {"Type": "type", "Source": "source", "Target": "target", "ReadOnly": "read_only"}
+#: The original package's mount keys (the Engine API's) -> the spawner's.
+API_MOUNT_KEYS = {"Type": "type", "Source": "source", "Target": "target", "ReadOnly": "read_only",
+                  "Consistency": "consistency"}
+#: Those a user may send in user_options.
+_MOUNT_KEYS = {k: v for k, v in API_MOUNT_KEYS.items() if k != "Consistency"}
 
 
 @dataclass

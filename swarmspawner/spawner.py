@@ -407,13 +407,14 @@ class SwarmSpawner(Spawner):
         """
         profiles = await self._spawn_profiles()
         # An admin's own apply_user_options hook owns the fields we do not know.
+        theirs = ()
         if self.apply_user_options is not None and isinstance(user_options, dict):
             known = {profiles_mod.PROFILE_FIELD}
             for profile in profiles:
                 for name in profile.options:
                     known |= {name, name + profiles_mod.UNLISTED_SUFFIX}
-            user_options = {k: v for k, v in user_options.items() if k in known}
-        _, overrides = profiles_mod.resolve(profiles, user_options)
+            theirs = set(user_options) - known
+        _, overrides = profiles_mod.resolve(profiles, user_options, ignore=theirs)
         return overrides
 
     async def resolve_user_options_or_400(self, user_options):

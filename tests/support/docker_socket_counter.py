@@ -30,15 +30,11 @@ class DockerSocketCounter:
 
     # --- counting ---------------------------------------------------------------
 
-    def count(self, since=0.0, until=None, path_pattern=None):
+    def count(self, since=0.0, until=None):
         with self._lock:
             rows = list(self.requests)
         until = until or float("inf")
-        return sum(
-            1
-            for at, _, path in rows
-            if since <= at < until and (path_pattern is None or re.search(path_pattern, path))
-        )
+        return sum(1 for at, _, _ in rows if since <= at < until)
 
     def by_path(self, since=0.0):
         with self._lock:
