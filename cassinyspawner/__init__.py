@@ -130,6 +130,9 @@ def _generic_resources(value):
 class SwarmSpawner(_SwarmSpawner):
     """The original ``cassinyspawner.SwarmSpawner`` settings on top of the new spawner."""
 
+    # The deprecation is said once per hub process, not once per user.
+    _deprecation_warned = False
+
     container_spec = Dict(
         help="""Deprecated: use `image`, `cmd`, `entrypoint`, `mounts`, `environment` and
         `extra_container_spec`. The original ContainerSpec arguments; `Image` is required.""",
@@ -300,8 +303,8 @@ class SwarmSpawner(_SwarmSpawner):
                 )
                 continue
             setattr(self, name, value)
-        if not getattr(SwarmSpawner, "_warned", False):
-            SwarmSpawner._warned = True
+        if not SwarmSpawner._deprecation_warned:
+            SwarmSpawner._deprecation_warned = True
             self.log.warning(
                 "cassinyspawner.SwarmSpawner and container_spec/resource_spec/placement are"
                 " deprecated: use c.JupyterHub.spawner_class = 'swarm' with %s.",

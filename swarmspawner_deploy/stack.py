@@ -83,9 +83,10 @@ def ensure_secret(client, name, make_value):
 
 
 def service_specs(client, stack):
-    """The stack's services: name -> spec version, to tell what a deploy changed."""
+    """The stack's services: name -> spec, to tell what a deploy changed (a service's version
+    also moves when the swarm records an update's progress, its spec only when it changed)."""
     services = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    return {s.name: s.attrs["Version"]["Index"] for s in services}
+    return {s.name: s.attrs["Spec"] for s in services}
 
 
 def deploy(env_path, wait, report=False):
@@ -151,7 +152,7 @@ def deploy(env_path, wait, report=False):
         f"(here: http://127.0.0.1:{env.PUBLIC_PORT}/)")
     if report:
         after = service_specs(client, stack)
-        updated = sorted(name for name, version in after.items() if before.get(name) != version)
+        updated = sorted(name for name, spec in after.items() if before.get(name) != spec)
         removed = sorted(set(before) - set(after))
         print(json.dumps({"changed": bool(created or updated or removed), "created": created,
                           "services_changed": updated, "services_removed": removed}))
