@@ -14,10 +14,11 @@ Where an admin also set the new setting, the new setting wins (and a warning say
 import shlex
 
 import docker.types
-from traitlets import Bool, Dict, Float, Integer, List, Unicode, Union
+from traitlets import Bool, Dict, Float, Integer, List, TraitError, Unicode, Union, validate
 
 from swarmspawner import SwarmSpawner as _SwarmSpawner
 from swarmspawner import slugs
+from swarmspawner.objects import SpecError, check_template
 from swarmspawner.options import UserOptionsError, check_shape
 from swarmspawner.units import nano_to_cores, parse_bytes
 
@@ -180,9 +181,27 @@ class SwarmSpawner(_SwarmSpawner):
         as in `mounts`) and, if given, whose target matches its `target` pattern;
         `"read_only": True` makes them read-only. An entry without `source` allows only
         anonymous volumes (or tmpfs). E.g. `[{"type": "volume", "source":
-        "data-{username}-*"}, {"type": "bind", "source": "/srv/datasets/*", "read_only": True}]`.
+        "data-{username}--*"}, {"type": "bind", "source": "/srv/datasets/*", "read_only": True}]`.
         Bind sources must be normalized absolute paths, never `/`.""",
     ).tag(config=True)
+
+    @validate("user_options_allowed_mounts")
+    def _check_allowed_mounts(self, proposal):
+        # Per-user patterns must be exact by construction: {username} followed by a
+        # separator no name part contains, and no wildcard before it ('*-{username}' would
+        # match 'malice' for 'alice').
+        for n, entry in enumerate(proposal["value"]):
+            pattern = str(entry.get("source") or "")
+            where = f"user_options_allowed_mounts[{n}].source"
+            try:
+                check_template(pattern, where)
+            except SpecError as e:
+                raise TraitError(str(e)) from None
+            for field_name in ("{username}", "{servername}"):
+                if field_name in pattern and any(c in pattern.split(field_name)[0] for c in "*?["):
+                    raise TraitError(f"{where} {pattern!r}: no wildcard may come before"
+                                     f" {field_name}")
+        return proposal["value"]
 
     user_options_max_cpu = Float(
         None,
@@ -272,6 +291,16 @@ class SwarmSpawner(_SwarmSpawner):
             overrides["placement_constraints"] = constraints + request.constraints
         if request.name:
             overrides["legacy_service_suffix"] = request.name
+        # A reservation is bounded by the limit the server will have, the user's or the admin's.
+        for guarantee, limit, field in (("cpu_guarantee", "cpu_limit", "cpu_reservation"),
+                                        ("mem_guarantee", "mem_limit", "mem_reservation")):
+            wanted = overrides.get(guarantee)
+            ceiling = overrides.get(limit, getattr(self, limit))
+            if wanted is not None and ceiling is not None and wanted > ceiling:
+                raise UserOptionsError(
+                    f"user_options field 'resource_spec.{field}' is larger than the server's"
+                    f" {limit} ({ceiling:g}): a server could never get it."
+                )
         return overrides
 
     def service_settings(self):

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 
 from swarmspawner.objects import SpecError, expand_template
 from swarmspawner.options import UserOptionsError, check_text
-from swarmspawner.units import NANO, parse_bytes
+from swarmspawner.units import MIN_MEMORY, NANO, parse_bytes
 
 LEGACY_FIELDS = ("container_spec", "resource_spec", "placement", "network", "networks", "name")
 
-# Below these Docker refuses the service; say so before anything is created.
+# The least a user may ask for: below it a server hardly starts (Docker's floor: 0.001).
 MIN_CPU_CORES = 0.01
-MIN_MEMORY = 6 * 1024**2
 MAX_LIST = 16
 
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -122,7 +121,11 @@ def _check_image(where, value, allow):
 def _check_args(where, value, allow):
     if isinstance(value, str):
         check_text(where, value, 1024)
-        value = shlex.split(value)
+        try:
+            value = shlex.split(value)
+        except ValueError as e:  # an unbalanced quote
+            raise UserOptionsError(f"user_options field {where!r} cannot be read as a"
+                                   f" command: {e}.") from None
     args = _string_list(where, value)
     if not allow.args:
         raise _no_allowlist(where, "commands", "user_options_allowed_args")

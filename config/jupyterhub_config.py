@@ -39,6 +39,7 @@ c.ConfigurableHTTPProxy.auth_token = secret("proxy_token")
 c.JupyterHub.cleanup_servers = False
 c.JupyterHub.cleanup_proxy = False
 c.JupyterHub.allow_named_servers = env.ALLOW_NAMED_SERVERS
+c.JupyterHub.named_server_limit_per_user = env.NAMED_SERVER_LIMIT
 
 # --- users --------------------------------------------------------------------
 if env.AUTHENTICATOR == "dummy":

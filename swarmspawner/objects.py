@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from docker import types
 
+from .slugs import SEPARATORS
 from .units import cores_to_nano, parse_bytes, seconds_to_nano
 
 LABEL_HUB = "swarmspawner.hub"
@@ -91,6 +92,47 @@ def make_labels(settings):
     return labels
 
 
+#: Template fields that differ per user or server, of any length: each must end where a
+#: slug cannot go on (the end, or one of slugs.SEPARATORS), so that no other user's or
+#: server's value, nor what follows, can make the same name. ({username_md5} is always
+#: 32 characters long: it cannot run on.)
+PER_USER_FIELDS = ("username", "servername")
+
+
+def check_template(text, where="template"):
+    """Raise SpecError unless ``text`` is a template whose names are one user's by construction.
+
+    ``{username}`` (and ``{servername}``) must be followed by the end or by ``--``, ``_``,
+    ``.`` or ``/`` -- never by ``-``: ``data-{username}-*`` would match ``alice-admin``'s
+    ``data-alice-admin-…`` for ``alice`` -- and must not directly follow another field.
+    Fields are plain names: no format spec or conversion.
+    """
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise SpecError(f"{where} {text!r} is not a valid template: {e}") from None
+    for n, (_, field_name, spec, conversion) in enumerate(parts):
+        if field_name is None:
+            continue
+        if spec or conversion or not field_name.isidentifier():
+            raise SpecError(f"{where} {text!r}: write fields as plain {{name}}, not {{{field_name}"
+                            f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
+        if field_name not in PER_USER_FIELDS:
+            continue
+        after = parts[n + 1][0] if n + 1 < len(parts) else ""
+        last = n + 1 >= len(parts) or (not after and parts[n + 1][1] is None)
+        if not last and not after.startswith(SEPARATORS):
+            raise SpecError(
+                f"{where} {text!r}: {{{field_name}}} must be followed by the end or by"
+                f" {', '.join(repr(s) for s in SEPARATORS)} (a name part never contains those),"
+                f" so that no other user's name can match; e.g. 'data-{{{field_name}}}--*'"
+            )
+        before = parts[n][0]
+        if n > 0 and not before and parts[n - 1][1] is not None:
+            raise SpecError(f"{where} {text!r}: {{{field_name}}} directly follows another field")
+    return text
+
+
 class _StrictFormatter(string.Formatter):
     def get_value(self, key, args, kwargs):
         if key not in kwargs:
@@ -99,9 +141,11 @@ class _StrictFormatter(string.Formatter):
         return kwargs[key]
 
 
-def expand_template(text, namespace):
-    """Fill ``{username}``-style fields; an unknown field is an error, not a silent blank."""
-    return _StrictFormatter().format(text, **namespace)
+def expand_template(text, namespace, where="template"):
+    """Fill ``{username}``-style fields in one pass (a value is never read as a template);
+    an unknown field is an error, not a silent blank."""
+    check_template(text, where)
+    return _StrictFormatter().vformat(text, (), namespace)
 
 
 def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
@@ -121,7 +165,7 @@ def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
         raise SpecError(f"mount {mount!r} needs an absolute 'target' path inside the container")
     source = mount.get("source") or ""
     if source:
-        source = expand_template(source, namespace)
+        source = expand_template(source, namespace, "mount source")
     if kind == "bind" and not source.startswith("/"):
         raise SpecError(f"bind mount {mount!r} needs an absolute 'source' path on the node")
     if kind == "tmpfs" and source:

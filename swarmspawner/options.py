@@ -6,12 +6,20 @@ checks look inside, it must be a small JSON object with string keys.
 """
 
 import json
+import re
 
 #: Bounds on what a user may send; generous for any real choice, small for a hub's memory.
 MAX_KEYS = 32
 MAX_BYTES = 16 * 1024
 MAX_DEPTH = 6
 MAX_TEXT = 255
+#: The largest number a user may send: beyond it a float loses the integer, or overflows.
+MAX_NUMBER = 2**53
+#: Free text that fills an admin's ``{value}``: one name or path segment, so that whatever
+#: the admin's own pattern allows, it cannot climb out of a folder (``..``, ``/``), name a
+#: hidden file, start an option (``-x``) or carry template syntax (braces).
+MAX_SEGMENT = 128
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 
 class UserOptionsError(ValueError):
@@ -55,6 +63,11 @@ def check_shape(user_options):
 def _check_depth(value, depth):
     if depth > MAX_DEPTH:
         raise UserOptionsError(f"user_options is nested deeper than {MAX_DEPTH} levels.")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+        raise UserOptionsError(
+            f"user_options has a number larger than {MAX_NUMBER} ({str(value)[:20]}…);"
+            " no setting takes one that large."
+        )
     children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     for child in children:
         _check_depth(child, depth + 1)
@@ -71,6 +84,18 @@ def check_text(field, value, max_length=MAX_TEXT):
         )
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise UserOptionsError(f"user_options field {field!r} contains control characters.")
+    return value
+
+
+def check_segment(field, value):
+    """Text that fills an admin's ``{value}``: one safe name or path segment, or an error."""
+    check_text(field, value, MAX_SEGMENT)
+    if not _SEGMENT.fullmatch(value) or ".." in value:
+        raise UserOptionsError(
+            f"user_options field {field!r}: {value!r} is not allowed: the text fills one name"
+            " or path segment: letters, digits, '.', '_', '+' and '-', starting with a letter,"
+            f" digit or '_', without '..', at most {MAX_SEGMENT} characters."
+        )
     return value
 
 

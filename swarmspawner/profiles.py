@@ -44,7 +44,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from .options import MAX_TEXT, UserOptionsError, check_shape, check_text
+from .options import MAX_TEXT, UserOptionsError, check_segment, check_shape, check_text
 
 PROFILE_FIELD = "profile"
 UNLISTED_SUFFIX = "--unlisted-choice"
@@ -298,7 +298,8 @@ def _pick(profile, option, options):
                 f"user_options field {text_field!r}: {text!r} is not allowed"
                 f" for {option.display_name!r} ({why})."
             )
-        return fill_value(option.unlisted.overrides, text)
+        # Whatever the admin's pattern lets through, the text stays one segment of data.
+        return fill_value(option.unlisted.overrides, check_segment(text_field, text))
     if option.name in options:
         key = check_text(option.name, options[option.name])
         if key not in option.choices:
@@ -317,7 +318,10 @@ def _pick(profile, option, options):
 
 
 def fill_value(overrides, text):
-    """Put the user's text wherever the admin wrote ``{value}``; nothing else is expanded."""
+    """Put the user's text wherever the admin wrote ``{value}``; nothing else is expanded.
+
+    ``text`` is one safe segment (options.check_segment): it has no braces, so a template
+    expanded later (a mount source's ``{username}``) never reads it as a field."""
     if isinstance(overrides, str):
         return overrides.replace("{value}", text)
     if isinstance(overrides, dict):

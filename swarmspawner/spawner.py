@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import docker.errors
 from jupyterhub import __version__ as jupyterhub_version
 from jupyterhub.spawner import Spawner
+from jupyterhub.traitlets import ByteSpecification
 from jupyterhub.utils import exponential_backoff, maybe_future
 from tornado import web
 from traitlets import (
@@ -28,7 +29,7 @@ from traitlets import (
 )
 
 from . import profiles as profiles_mod
-from . import slugs
+from . import slugs, units
 from .client import AsyncDocker
 from .errors import SpawnError
 from .form import render_form
@@ -96,6 +97,19 @@ class SpawnState:
             if self.finished:
                 return
             await self._changed.wait()
+
+
+class ByteSize(ByteSpecification):
+    """JupyterHub's ByteSpecification read with the project's one size grammar
+    (units.parse_bytes): a profile's ``"2g"`` means what the .env's ``2g`` does."""
+
+    def validate(self, obj, value):
+        if value is None:
+            return None
+        try:
+            return units.parse_bytes(value, self.name)
+        except ValueError as e:
+            raise TraitError(str(e)) from None
 
 
 class SwarmSpawner(Spawner):
@@ -218,6 +232,29 @@ class SwarmSpawner(Spawner):
         help="""Generic resources each server reserves, e.g. `{"gpu": 1}` (a count) or
         `{"gpu": "GPU-0a1b"}` (a named resource). Nodes must advertise them.""",
     ).tag(config=True)
+
+    mem_limit = ByteSize(
+        None, allow_none=True, help=Spawner.class_traits()["mem_limit"].help
+    ).tag(config=True)
+    mem_guarantee = ByteSize(
+        None, allow_none=True, help=Spawner.class_traits()["mem_guarantee"].help
+    ).tag(config=True)
+
+    @validate("mem_limit", "cpu_limit")
+    def _check_limit(self, proposal):
+        # A limit means what it says or is refused: Docker reads 0 as "no limit".
+        check = units.memory_limit if proposal["trait"].name == "mem_limit" else units.cpu_limit
+        try:
+            return check(proposal["value"], proposal["trait"].name)
+        except ValueError as e:
+            raise TraitError(str(e)) from None
+
+    @validate("mem_guarantee", "cpu_guarantee")
+    def _check_guarantee(self, proposal):
+        value = proposal["value"]
+        if value is not None and value < 0:
+            raise TraitError(f"{proposal['trait'].name} must not be negative, not {value!r}")
+        return value
 
     # --- extras -----------------------------------------------------------------
 

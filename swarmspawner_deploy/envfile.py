@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from dotenv import dotenv_values
 
-from swarmspawner.units import parse_bytes
+from swarmspawner.objects import SpecError, check_template
+from swarmspawner.units import cpu_limit, memory_limit, parse_bytes
 
 from .hubdb import SQLITE_SYNCHRONOUS
 
@@ -67,6 +68,15 @@ def _cores(value):
     return float(value)
 
 
+def _cpu_limit(value):
+    cores = _cores(value)
+    try:
+        return cpu_limit(cores)
+    except ValueError:
+        raise ValueError("a number of CPU cores of at least 0.001, e.g. 1 or 0.5, or empty for"
+                         " no limit (0 is not 'no limit')") from None
+
+
 def _bytes(value):
     if value == "":
         return None
@@ -74,6 +84,15 @@ def _bytes(value):
         return parse_bytes(value)
     except ValueError:
         raise ValueError("a size such as 512M or 2G, or empty for none") from None
+
+
+def _memory_limit(value):
+    size = _bytes(value)
+    try:
+        return memory_limit(size)
+    except ValueError:
+        raise ValueError("a size of at least 6M, such as 512M or 2G, or empty for no limit"
+                         " (0 is not 'no limit')") from None
 
 
 def _bool(value):
@@ -125,10 +144,14 @@ def _sqlite_synchronous(value):
 
 
 def _volume_template(value):
+    expected = ("a volume name containing {username}, at the end or followed by '--', '_' or"
+                " '.', e.g. jupyterhub-user-{username}, or empty for no persistent volume")
     if value and "{username}" not in value:
-        raise ValueError("a volume name containing {username}, e.g. jupyterhub-user-{username},"
-                         " or empty for no persistent volume")
-    return value
+        raise ValueError(expected)
+    try:
+        return check_template(value) if value else value
+    except SpecError:
+        raise ValueError(expected) from None
 
 
 def _path(value):
@@ -213,6 +236,8 @@ VARIABLES = [
          "Optional file of extra Python configuration for the hub, e.g. an OAuthenticator's."),
         ("ALLOW_NAMED_SERVERS", "true", _bool,
          "Let users run several named servers."),
+        ("NAMED_SERVER_LIMIT", "3", _count,
+         "Named servers a user may have at most (besides the default one)."),
         ("IDLE_TIMEOUT", "3600", _seconds,
          "Stop servers idle this many seconds (the idle culler); 0 turns it off."),
     ),
@@ -222,9 +247,9 @@ VARIABLES = [
          "Image of users' notebook servers."),
         ("SERVICE_PREFIX", "jupyter", _name,
          "Servers are services named PREFIX-USER-SERVER."),
-        ("CPU_LIMIT", "1", _cores,
+        ("CPU_LIMIT", "1", _cpu_limit,
          "CPU cores a server may use; empty for no limit."),
-        ("MEM_LIMIT", "2G", _bytes,
+        ("MEM_LIMIT", "2G", _memory_limit,
          "Memory a server may use, e.g. 2G; empty for no limit."),
         ("CPU_GUARANTEE", "", _cores,
          "CPU cores reserved for each server; empty for none."),

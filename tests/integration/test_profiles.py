@@ -98,7 +98,7 @@ c.JupyterHub.spawner_class = "cassinyspawner.SwarmSpawner"
 c.SwarmSpawner.use_user_options = True
 c.SwarmSpawner.user_options_allowed_images = [{alt!r}]
 c.SwarmSpawner.user_options_allowed_mounts = [
-    {{"type": "volume", "source": "sstest-data-{{username}}-*"}},
+    {{"type": "volume", "source": "sstest-data-{{username}}--*"}},
     {{"type": "tmpfs", "target": "/tmp/*"}},
 ]
 c.SwarmSpawner.user_options_max_cpu = 1.0
@@ -120,7 +120,7 @@ def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_
         "container_spec": {
             "Image": alt_image,
             "mounts": [
-                {"type": "volume", "source": "sstest-data-rita-1", "target": "/data"},
+                {"type": "volume", "source": "sstest-data-rita--1", "target": "/data"},
                 {"type": "tmpfs", "target": "/tmp/scratch"},
             ],
         },
@@ -132,13 +132,13 @@ def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_
     assert ready, events
     service = service_of(docker_client, hub_id + "-legacy", "rita")
     spec = service.attrs["Spec"]
-    assert spec["Name"] == "sstest-rita-lab"
+    assert spec["Name"] == "sstest-rita--lab"
     task = spec["TaskTemplate"]
     assert task["ContainerSpec"]["Image"] == alt_image
     assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 256_000_000}
     assert task["Placement"]["Constraints"] == ["node.platform.os == linux", "node.role == manager"]
     mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
-    assert mounts["/data"]["Source"] == "sstest-data-rita-1"
+    assert mounts["/data"]["Source"] == "sstest-data-rita--1"
     assert mounts["/tmp/scratch"]["Type"] == "tmpfs"
     assert legacy_hub.user_api("rita").status_code == 200
     legacy_hub.stop("rita")
@@ -149,7 +149,7 @@ def test_original_user_options_within_allowlists(legacy_hub, docker_client, hub_
     [
         ({"container_spec": {"mounts": [{"type": "bind", "source": "/", "target": "/host"}]}},
          "container_spec.mounts[0]"),
-        ({"container_spec": {"mounts": [{"type": "volume", "source": "sstest-data-bob-1",
+        ({"container_spec": {"mounts": [{"type": "volume", "source": "sstest-data-bob--1",
                                          "target": "/data"}]}}, "container_spec.mounts[0]"),
         ({"container_spec": {"Image": "alpine"}}, "container_spec.Image"),
         ({"resource_spec": {"cpu_limit": 10000 * 10**9}}, "resource_spec.cpu_limit"),

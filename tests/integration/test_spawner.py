@@ -33,7 +33,7 @@ def test_start_reach_inspect_and_stop(hub, docker_client, hub_id, network):
 
     service = service_of(docker_client, hub_id, "alice")
     spec = service.attrs["Spec"]
-    assert spec["Name"] == "sstest-alice-1"
+    assert spec["Name"] == "sstest-alice--1"
     assert spec["Labels"]["swarmspawner.hub"] == hub_id
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
     task = spec["TaskTemplate"]
@@ -73,7 +73,7 @@ def test_named_servers_run_side_by_side(hub, docker_client, hub_id):
     assert hub.spawn("bob", "gpu")[0]
     assert hub.user_api("bob").status_code == 200
     assert hub.user_api("bob", "gpu").status_code == 200
-    assert service_of(docker_client, hub_id, "bob").name == "sstest-bob-1"
+    assert service_of(docker_client, hub_id, "bob").name == "sstest-bob--1"
     assert service_of(docker_client, hub_id, "bob", "gpu").name == "sstest-bob-gpu"
     hub.stop("bob", "gpu")
     assert service_of(docker_client, hub_id, "bob", "gpu") is None

@@ -5,6 +5,7 @@ replaced by concrete values of the same kind."""
 
 import docker.types
 import pytest
+from traitlets import TraitError
 
 from cassinyspawner import SwarmSpawner as LegacySpawner
 from cassinyspawner import translate
@@ -109,12 +110,12 @@ def test_docker_py_mount_objects_still_work():
 
 
 def test_resource_spec_example():
-    # cpu values in nano-CPUs, memory in bytes, exactly as the page wrote them
+    # cpu values in nano-CPUs, memory in bytes, as the page wrote them
     _, spec = legacy_spec(
         {
             "container_spec": {"Image": "i"},
             "resource_spec": {
-                "cpu_limit": 1000,
+                "cpu_limit": 10**9,
                 "mem_limit": int(512 * 1e6),
                 "cpu_reservation": 1000,
                 "mem_reservation": int(512 * 1e6),
@@ -122,9 +123,16 @@ def test_resource_spec_example():
         }
     )
     assert spec["task_template"]["Resources"] == {
-        "Limits": {"NanoCPUs": 1000, "MemoryBytes": 512_000_000},
+        "Limits": {"NanoCPUs": 10**9, "MemoryBytes": 512_000_000},
         "Reservations": {"NanoCPUs": 1000, "MemoryBytes": 512_000_000},
     }
+
+
+def test_the_pages_millionth_of_a_core_limit_is_refused_not_run():
+    # The page's own example limit, cpu_limit 1000 nano-CPUs, is below what a container can
+    # run with (runc's 1 ms of CPU per 100 ms): refused when the hub starts, with the reason.
+    with pytest.raises(TraitError, match="cpu_limit must be at least 0.001 cores"):
+        legacy_spec({"container_spec": {"Image": "i"}, "resource_spec": {"cpu_limit": 1000}})
 
 
 def test_user_options_resource_example_units():
@@ -133,13 +141,13 @@ def test_user_options_resource_example_units():
 
 
 def test_service_prefix_and_named_servers():
-    # {service_prefix}-{service_owner}-{service_suffix}; suffix 1 or the server's name
+    # {service_prefix}-{service_owner}--{service_suffix}: "--" now, so no pair of names meets
     _, spec = legacy_spec({"service_prefix": "jupyterhub", "container_spec": {"Image": "i"}})
-    assert spec["name"] == "jupyterhub-alice-1"
+    assert spec["name"] == "jupyterhub-alice--1"
     _, spec = legacy_spec(
         {"service_prefix": "jupyterhub", "container_spec": {"Image": "i"}}, servername="gpu"
     )
-    assert spec["name"] == "jupyterhub-alice-gpu"
+    assert spec["name"] == "jupyterhub-alice--gpu"
 
 
 def test_placement_list_becomes_constraints():

@@ -8,8 +8,8 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def test_simple_names_are_kept_readable():
-    assert slugs.service_name("jupyter", "alice") == "jupyter-alice-1"
-    assert slugs.service_name("jupyter", "alice", "gpu") == "jupyter-alice-gpu"
+    assert slugs.service_name("jupyter", "alice") == "jupyter-alice--1"
+    assert slugs.service_name("jupyter", "alice", "gpu") == "jupyter-alice--gpu"
 
 
 @pytest.mark.parametrize(

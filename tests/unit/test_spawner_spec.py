@@ -30,7 +30,7 @@ def test_jupyterhub_settings_are_honoured(spawner_factory):
     )
     spec = make_service_spec(spawner.service_settings())
     container = spec["task_template"]["ContainerSpec"]
-    assert spec["name"] == "jupyter-alice-gpu"
+    assert spec["name"] == "jupyter-alice--gpu"
     assert container["Image"] == "lab:1"
     assert container["Args"] == ["jupyterhub-singleuser", "--debug"]
     env = env_of(spec)
@@ -49,7 +49,7 @@ def test_jupyterhub_settings_are_honoured(spawner_factory):
 def test_mount_templates_use_safe_names(spawner_factory):
     spawner = spawner_factory(
         config={"SwarmSpawner": {"mounts": [
-            {"type": "volume", "source": "home-{username}-{servername}", "target": "/home/jovyan"}
+            {"type": "volume", "source": "home-{username}--{servername}", "target": "/home/jovyan"}
         ]}},
         username="Dr. Who",
         servername="My Server",

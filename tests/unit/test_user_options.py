@@ -16,7 +16,7 @@ ALLOW = Allowlists(
     images=["quay.io/jupyter/*-notebook:2024-*"],
     args=[["start-singleuser.sh"]],
     mounts=[
-        {"type": "volume", "source": "data-{username}-*"},
+        {"type": "volume", "source": "data-{username}--*"},
         {"type": "volume"},
         {"type": "tmpfs", "target": "/tmp/*"},
         {"type": "bind", "source": "/srv/datasets/*", "read_only": True},
@@ -33,7 +33,7 @@ ORIGINAL = {
     "container_spec": {
         "args": ["start-singleuser.sh"],
         "Image": "quay.io/jupyter/base-notebook:2024-05-01",
-        "mounts": [{"type": "volume", "source": "data-alice-1", "target": "/data"}],
+        "mounts": [{"type": "volume", "source": "data-alice--1", "target": "/data"}],
     },
     "resource_spec": {
         "cpu_limit": int(1 * 1e9),
@@ -52,7 +52,7 @@ def test_the_original_example_passes_within_allowlists():
     assert request.image == "quay.io/jupyter/base-notebook:2024-05-01"
     assert request.args == ["start-singleuser.sh"]
     assert request.mounts == [
-        {"type": "volume", "source": "data-alice-1", "target": "/data", "read_only": False}]
+        {"type": "volume", "source": "data-alice--1", "target": "/data", "read_only": False}]
     assert request.cpu_limit == 1.0 and request.cpu_guarantee == 1.0
     assert request.mem_limit == 512_000_000
     assert request.constraints == ["node.labels.gpu==yes"]
@@ -82,7 +82,7 @@ def test_bind_mounts_are_forced_read_only_where_the_admin_says():
         # Someone else's volume; driver options that mount anything.
         ({"container_spec": {"mounts": [{"type": "volume", "source": "data-bob-1",
                                          "target": "/x"}]}}, "container_spec.mounts[0]"),
-        ({"container_spec": {"mounts": [{"type": "volume", "source": "data-alice-1",
+        ({"container_spec": {"mounts": [{"type": "volume", "source": "data-alice--1",
                                          "target": "/x", "driver_opts": {"device": "/"}}]}},
          "container_spec.mounts[0].driver_opts"),
         ({"container_spec": {"mounts": [{"type": "volume", "source": "{username_md5}",
@@ -183,7 +183,7 @@ def test_spawner_builds_the_service_from_allowed_user_options(spawner_factory):
     asyncio.run(spawner._run_apply_user_options(ORIGINAL))
     spec = make_service_spec(spawner.service_settings())
     task = spec["task_template"]
-    assert spec["name"] == "jupyter-alice-work"
+    assert spec["name"] == "jupyter-alice--work"
     assert task["ContainerSpec"]["Image"] == "quay.io/jupyter/base-notebook:2024-05-01"
     assert task["ContainerSpec"]["Args"][0] == "start-singleuser.sh"
     assert task["Resources"]["Limits"]["NanoCPUs"] == 10**9
@@ -195,7 +195,7 @@ def test_spawner_builds_the_service_from_allowed_user_options(spawner_factory):
     # The next spawn without options is the admin's server again.
     asyncio.run(spawner._run_apply_user_options({}))
     spec = make_service_spec(spawner.service_settings())
-    assert spec["name"] == "jupyter-alice-1"
+    assert spec["name"] == "jupyter-alice--1"
     assert spec["task_template"]["ContainerSpec"]["Image"] == "base:1"
     assert spec["task_template"]["Placement"]["Constraints"] == ["node.role == worker"]
     assert spawner.cpu_limit == 0.5
