@@ -60,7 +60,14 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)*$")
 
 
 class ProfileConfigError(ValueError):
-    """The admin's ``profile_list`` cannot be used; the message says where it is wrong."""
+    """The admin's ``profile_list`` cannot be used; the message says where it is wrong.
+
+    ``setting``: the spawner setting that could not take its value, when one could not.
+    """
+
+    def __init__(self, message, setting=None):
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass
@@ -315,6 +322,21 @@ def _pick(profile, option, options):
             f" listed choice for {option.display_name!r}."
         )
     return choice.overrides
+
+
+def text_fields(profiles, user_options):
+    """Setting name -> the user_options field whose free text filled it (for errors that are
+    the user's, not the admin's: a memory of '0M' from a user's '0')."""
+    if not isinstance(user_options, dict):
+        return {}
+    by_slug = {p.slug: p for p in profiles}
+    profile = by_slug.get(user_options.get(PROFILE_FIELD)) or default_profile(profiles)
+    fields = {}
+    for name, option in (profile.options.items() if profile else ()):
+        if option.unlisted and name + UNLISTED_SUFFIX in user_options:
+            for setting in option.unlisted.overrides:
+                fields[setting] = name + UNLISTED_SUFFIX
+    return fields
 
 
 def fill_value(overrides, text):

@@ -521,6 +521,9 @@ class SwarmSpawner(Spawner):
         try:
             await self._override_settings(overrides)
         except profiles_mod.ProfileConfigError as e:
+            field = profiles_mod.text_fields(spawn.profiles or [], user_options).get(e.setting)
+            if field:  # the user's text made the setting invalid: theirs to change
+                raise _bad_request(f"user_options field {field!r}: {e}") from e
             raise self._admin_error(e) from e
         spawn.options_applied = True
 
@@ -535,7 +538,7 @@ class SwarmSpawner(Spawner):
             )
             if not allowed:
                 raise profiles_mod.ProfileConfigError(
-                    f"{name!r} is not a SwarmSpawner setting a profile can override"
+                    f"{name!r} is not a SwarmSpawner setting a profile can override", name
                 )
             if callable(value):
                 value = await maybe_future(value(self))
@@ -546,7 +549,7 @@ class SwarmSpawner(Spawner):
             try:
                 setattr(self, name, value)
             except Exception as e:
-                raise profiles_mod.ProfileConfigError(f"{name} = {value!r:.100}: {e}") from e
+                raise profiles_mod.ProfileConfigError(f"{name} = {value!r:.100}: {e}", name) from e
 
     # JupyterHub has no public hook that runs before start() and turns an HTTPError into the
     # REST answer (a 400 while nothing exists yet); this private one does in JupyterHub 5.3-6.
