@@ -68,15 +68,6 @@ def _cores(value):
     return float(value)
 
 
-def _cpu_limit(value):
-    cores = _cores(value)
-    try:
-        return cpu_limit(cores)
-    except ValueError:
-        raise ValueError("a number of CPU cores of at least 0.001, e.g. 1 or 0.5, or empty for"
-                         " no limit (0 is not 'no limit')") from None
-
-
 def _bytes(value):
     if value == "":
         return None
@@ -86,13 +77,21 @@ def _bytes(value):
         raise ValueError("a size such as 512M or 2G, or empty for none") from None
 
 
-def _memory_limit(value):
-    size = _bytes(value)
-    try:
-        return memory_limit(size)
-    except ValueError:
-        raise ValueError("a size of at least 6M, such as 512M or 2G, or empty for no limit"
-                         " (0 is not 'no limit')") from None
+def _limit(read, check, expected):
+    """A limit's form: read the text, then refuse what Docker would not take as a limit."""
+    def form(value):
+        amount = read(value)
+        try:
+            return check(amount)
+        except ValueError:
+            raise ValueError(expected) from None
+    return form
+
+
+_cpu_limit = _limit(_cores, cpu_limit, "a number of CPU cores of at least 0.001, e.g. 1 or"
+                    " 0.5, or empty for no limit (0 is not 'no limit')")
+_memory_limit = _limit(_bytes, memory_limit, "a size of at least 6M, such as 512M or 2G, or"
+                       " empty for no limit (0 is not 'no limit')")
 
 
 def _bool(value):
