@@ -40,6 +40,8 @@ c.JupyterHub.cleanup_servers = False
 c.JupyterHub.cleanup_proxy = False
 c.JupyterHub.allow_named_servers = env.ALLOW_NAMED_SERVERS
 c.JupyterHub.named_server_limit_per_user = env.NAMED_SERVER_LIMIT
+if env.ACTIVE_SERVER_LIMIT:
+    c.JupyterHub.active_server_limit = env.ACTIVE_SERVER_LIMIT
 
 # --- users --------------------------------------------------------------------
 if env.AUTHENTICATOR == "dummy":
@@ -84,6 +86,8 @@ c.Spawner.cpu_limit = env.CPU_LIMIT
 c.Spawner.mem_limit = env.MEM_LIMIT
 c.Spawner.cpu_guarantee = env.CPU_GUARANTEE
 c.Spawner.mem_guarantee = env.MEM_GUARANTEE
+c.SwarmSpawner.user_cpu_guarantee_total = env.USER_CPU_GUARANTEE_TOTAL
+c.SwarmSpawner.user_mem_guarantee_total = env.USER_MEM_GUARANTEE_TOTAL
 c.SwarmSpawner.placement_constraints = env.PLACEMENT_CONSTRAINTS
 c.Spawner.start_timeout = int(env.START_TIMEOUT)
 c.Spawner.poll_interval = int(env.POLL_INTERVAL)

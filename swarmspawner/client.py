@@ -70,6 +70,16 @@ class AsyncDocker:
         """Like :meth:`call`, in the watcher's own thread (for the reflector's listings)."""
         return await self._run(self._watch_executor, method, args, kwargs)
 
+    async def service_logs(self, service_id, tail):
+        """A service's last ``tail`` lines of output (stdout and stderr), as text."""
+        def read():
+            chunks = self._client().service_logs(
+                service_id, stdout=True, stderr=True, tail=tail, timestamps=False)
+            return b"".join(chunks).decode("utf8", "replace")
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, read)
+
     def events(self, filters):
         """The engine's event stream (blocking; decoded dicts): for a thread of its own."""
         return self._client().events(filters=filters, decode=True)

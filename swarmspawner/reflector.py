@@ -16,7 +16,7 @@ import threading
 import time
 from collections import defaultdict
 
-from .objects import LABEL_HUB
+from .objects import LABEL_HUB, LABEL_USER
 
 #: Task states on the way to running.
 STARTING_STATES = frozenset(
@@ -131,6 +131,21 @@ class TaskReflector:
             if task.get("DesiredState") == "running":
                 return task
         return service_tasks[0] if service_tasks else None
+
+    def reservations(self, username, exclude=""):
+        """CPU cores and bytes reserved by this user's servers that run or are starting."""
+        cpu = memory = 0
+        for service_id in self.tasks:
+            task = self.current_task(service_id)
+            if service_id == exclude or task is None or task.get("DesiredState") != "running":
+                continue
+            spec = task.get("Spec", {})
+            if spec.get("ContainerSpec", {}).get("Labels", {}).get(LABEL_USER) != username:
+                continue
+            reserved = spec.get("Resources", {}).get("Reservations", {})
+            cpu += reserved.get("NanoCPUs", 0) / 10**9
+            memory += reserved.get("MemoryBytes", 0)
+        return cpu, memory
 
     def has_tasks(self, service_id):
         return bool(self.tasks.get(service_id))

@@ -256,6 +256,21 @@ class SwarmSpawner(Spawner):
             raise TraitError(f"{proposal['trait'].name} must not be negative, not {value!r}")
         return value
 
+    user_cpu_guarantee_total = Float(
+        None,
+        allow_none=True,
+        help="""CPU cores one user's servers may reserve in all (their `cpu_guarantee` added
+        up, over the servers that run or start); a start beyond it is refused with HTTP 400
+        and a sentence. None: no ceiling.""",
+    ).tag(config=True)
+
+    user_mem_guarantee_total = ByteSize(
+        None,
+        allow_none=True,
+        help="""Memory one user's servers may reserve in all (their `mem_guarantee` added
+        up), e.g. "8G"; a start beyond it is refused with HTTP 400. None: no ceiling.""",
+    ).tag(config=True)
+
     # --- extras -----------------------------------------------------------------
 
     healthcheck = Dict(
@@ -331,6 +346,13 @@ class SwarmSpawner(Spawner):
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
+    ).tag(config=True)
+
+    failure_log_lines = Integer(
+        20,
+        help="""When a server fails to start after its container ran (it exited, or never
+        answered), the user's error (progress page, REST answer) and the hub's log show the
+        server's own last lines of output: at most this many, and at most 4 KB. 0: none.""",
     ).tag(config=True)
 
     stop_timeout = Float(
@@ -520,12 +542,36 @@ class SwarmSpawner(Spawner):
         overrides = await self.resolve_user_options_or_400(user_options)
         try:
             await self._override_settings(overrides)
+            await self._check_user_totals()
         except profiles_mod.ProfileConfigError as e:
             field = profiles_mod.text_fields(spawn.profiles or [], user_options).get(e.setting)
             if field:  # the user's text made the setting invalid: theirs to change
                 raise _bad_request(f"user_options field {field!r}: {e}") from e
             raise self._admin_error(e) from e
         spawn.options_applied = True
+
+    async def _check_user_totals(self):
+        """Refuse (HTTP 400) a server whose reservation would take the user past the hub's
+        per-user totals; checked once this spawn's settings are known, before anything exists."""
+        cpu_total, mem_total = self.user_cpu_guarantee_total, self.user_mem_guarantee_total
+        if cpu_total is None and mem_total is None:
+            return
+        reflector = self.reflector
+        await reflector.ready()
+        cpu, memory = reflector.reservations(self.user.name, exclude=self.service_id)
+        wanted_cpu, wanted_mem = self.cpu_guarantee or 0, self.mem_guarantee or 0
+        if cpu_total is not None and cpu + wanted_cpu > cpu_total:
+            raise _bad_request(
+                f"Your running servers reserve {cpu:g} CPU cores and this one would add"
+                f" {wanted_cpu:g}: more than the {cpu_total:g} this hub lets each user reserve."
+                " Stop one of your servers first."
+            )
+        if mem_total is not None and memory + wanted_mem > mem_total:
+            raise _bad_request(
+                f"Your running servers reserve {_size(memory)} of memory and this one would add"
+                f" {_size(wanted_mem)}: more than the {_size(mem_total)} this hub lets each user"
+                " reserve. Stop one of your servers first."
+            )
 
     async def _override_settings(self, overrides):
         """Set settings for this spawn only; their previous values are kept to put back."""
@@ -797,7 +843,7 @@ class SwarmSpawner(Spawner):
                 if state == "running":
                     return task
                 if state in ENDED_STATES or task.get("DesiredState") != "running":
-                    raise SpawnError(self._failure_message(task))
+                    raise SpawnError(await self._failure(task))
                 if state == "pending" and status.get("Err"):
                     unschedulable_since = unschedulable_since or loop.time()
                     if loop.time() - unschedulable_since >= self.unschedulable_timeout:
@@ -815,7 +861,7 @@ class SwarmSpawner(Spawner):
                 return True
             current = reflector.current_task(self.service_id) or task
             if current["Status"]["State"] != "running" or current.get("DesiredState") != "running":
-                raise SpawnError(self._failure_message(current))
+                raise SpawnError(await self._failure(current))
             return False
 
         with reflector.watching():
@@ -832,10 +878,9 @@ class SwarmSpawner(Spawner):
                     timeout_tolerance=0,
                 )
             except TimeoutError:
-                raise SpawnError(
-                    f"Your server runs on node {reflector.node_name(task)} but did not"
-                    f" answer on port {self.port} within {self.http_timeout:g} s."
-                ) from None
+                message = (f"Your server runs on node {reflector.node_name(task)} but did not"
+                           f" answer on port {self.port} within {self.http_timeout:g} s.")
+                raise SpawnError(await self._with_output(message, task)) from None
 
     def _emit_task_progress(self, task):
         state = task["Status"]["State"]
@@ -852,6 +897,28 @@ class SwarmSpawner(Spawner):
         node = self.reflector.node_name(task)
         where = f" on node {node}" if node else ""
         return f"Your server could not start{where}: {reason} (task {status['State']})"
+
+    async def _failure(self, task):
+        return await self._with_output(self._failure_message(task), task)
+
+    async def _with_output(self, message, task):
+        """``message`` and, when the server's container ran, its last lines of output:
+        Docker's reason ("non-zero exit (127)") rarely says what went wrong, the server does."""
+        container = task["Status"].get("ContainerStatus", {}).get("ContainerID")
+        if not container or self.failure_log_lines <= 0:
+            return message
+        try:
+            output = await self.docker.service_logs(self.service_id, self.failure_log_lines)
+        except Exception as e:  # the node may be gone: Docker's reason still stands
+            self.log.warning("Could not read the output of %s: %s", self.service_name, e)
+            return message
+        lines = output.strip().splitlines()[-self.failure_log_lines:]
+        output = "\n".join(lines)[-_FAILURE_OUTPUT_BYTES:]
+        if not output:
+            return message
+        self.log.warning("Server %s failed: %s Its last output:\n%s", self.service_name, message,
+                         output)
+        return f"{message}. Its last output:\n{output}"
 
     async def progress(self):
         spawn = self._spawn
@@ -911,6 +978,10 @@ class SwarmSpawner(Spawner):
                     break
 
 
+#: The most of a failed server's output a user is shown.
+_FAILURE_OUTPUT_BYTES = 4096
+
+
 async def _accepts_connections(address, port, timeout=1.0):
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
@@ -926,6 +997,10 @@ def _http_error(status, message):
     error = web.HTTPError(status, message)
     error.jupyterhub_message = message
     return error
+
+
+def _size(n):
+    return f"{n / 1024**3:.3g} GB" if n >= 1024**3 else f"{n / 1024**2:.4g} MB"
 
 
 def _bad_request(message):

@@ -171,6 +171,10 @@ def _count(value):
     return int(value)
 
 
+def _optional_count(value):
+    return None if value == "" else _count(value)
+
+
 _POOL = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}):(\d{1,2})$")
 
 
@@ -237,6 +241,12 @@ VARIABLES = [
          "Let users run several named servers."),
         ("NAMED_SERVER_LIMIT", "3", _count,
          "Named servers a user may have at most (besides the default one)."),
+        ("USER_CPU_GUARANTEE_TOTAL", "", _cores,
+         "CPU cores one user's running servers may reserve in all; empty for no ceiling."),
+        ("USER_MEM_GUARANTEE_TOTAL", "", _bytes,
+         "Memory one user's running servers may reserve in all, e.g. 8G; empty for no ceiling."),
+        ("ACTIVE_SERVER_LIMIT", "", _optional_count,
+         "Servers running at once on the whole hub at most; empty for no limit."),
         ("IDLE_TIMEOUT", "3600", _seconds,
          "Stop servers idle this many seconds (the idle culler); 0 turns it off."),
     ),

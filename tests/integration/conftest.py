@@ -32,7 +32,11 @@ def _per_user(spawner):
         spawner.cmd = ["sleep", "600"]
         spawner.http_timeout = 5
     elif name.startswith("crashes"):
-        spawner.cmd = ["sh", "-c", "sleep 2; exit 3"]
+        spawner.cmd = ["sh", "-c", "echo 'cannot open /data/results.csv' >&2; sleep 2; exit 3"]
+    elif name.startswith("nocommand"):
+        spawner.cmd = ["/usr/local/bin/no-such-command"]
+    elif name.startswith("dockerstacks"):
+        spawner.cmd = ["/usr/local/bin/start-singleuser.sh"]
 c.Spawner.pre_spawn_hook = _per_user
 """
 

@@ -19,6 +19,8 @@ HOSTILE_CONFIG = """
 c.JupyterHub.spawner_class = "cassinyspawner.SwarmSpawner"
 c.JupyterHub.named_server_limit_per_user = 1
 c.Spawner.mem_limit = "256M"
+c.Spawner.mem_guarantee = "64M"
+c.SwarmSpawner.user_mem_guarantee_total = "100M"
 c.SwarmSpawner.use_user_options = True
 c.SwarmSpawner.user_options_allowed_mounts = [
     {"type": "volume", "source": "sstest-data-{username}--*"}]
@@ -27,6 +29,7 @@ c.SwarmSpawner.user_options_max_cpu = 1.0
 c.SwarmSpawner.user_options_max_mem = "512M"
 c.SwarmSpawner.profile_list = [
     {"display_name": "Plain", "slug": "plain", "default": True},
+    {"display_name": "Lowercase size", "slug": "lower", "spawner_override": {"mem_limit": "300m"}},
     {"display_name": "Data", "slug": "data", "profile_options": {
         "set": {"display_name": "Data set", "unlisted_choice": {
             "enabled": True, "validation_regex": ".*",
@@ -104,6 +107,16 @@ def test_a_groups_overrides_reach_the_service(hostile_hub, docker_client, hub_id
     hostile_hub.stop("gina")
 
 
+def test_one_size_grammar_a_profiles_lowercase_size_is_what_it_says(hostile_hub, docker_client,
+                                                                    hub_id):
+    # Class 9: "300m" in a profile was an HTTP 500 ("profiles misconfigured"); the .env took it.
+    ready, events = hostile_hub.spawn("lena", user_options={"profile": "lower"})
+    assert ready, events
+    task = service_of(docker_client, hub_id + "-hostile", "lena").attrs["Spec"]["TaskTemplate"]
+    assert task["Resources"]["Limits"]["MemoryBytes"] == 300 * 1024**2
+    hostile_hub.stop("lena")
+
+
 def test_constructed_name_pairs_get_their_own_services(hostile_hub, docker_client, hub_id):
     # With one '-' between user and server these two shared a service name.
     ready, events = hostile_hub.spawn("cc", "dd-1")
@@ -122,3 +135,16 @@ def test_constructed_name_pairs_get_their_own_services(hostile_hub, docker_clien
     assert "maximum of 1 named servers" in response.json()["message"]
     hostile_hub.stop("cc", "dd-1")
     hostile_hub.stop("cc-dd")
+
+
+def test_a_users_reservations_stay_within_the_per_user_total(hostile_hub, docker_client, hub_id):
+    # Each server reserves 64M; a user may reserve 100M in all.
+    ready, events = hostile_hub.spawn("tara")
+    assert ready, events
+    response = hostile_hub.api("POST", "/users/tara/servers/two", json={})
+    assert response.status_code == 400, response.text
+    assert "this hub lets each user reserve" in response.json()["message"]
+    assert hostile_hub.server("tara", "two") is None
+    assert len([s for s in hub_services(docker_client, hub_id + "-hostile")
+                if s.attrs["Spec"]["Labels"]["swarmspawner.user"] == "tara"]) == 1
+    hostile_hub.stop("tara")

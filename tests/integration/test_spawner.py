@@ -125,6 +125,9 @@ def test_a_node_change_refreshes_the_hubs_view_at_once(make_hub, docker_client, 
         # The task runs, but the server never listens / exits before it answers.
         ("silent", "did not answer on port 8888 within 5 s"),
         ("crashes", "non-zero exit (3)"),
+        # ... and the server's own last words, besides Docker's terse reason.
+        ("crashes", "Its last output:\ncannot open /data/results.csv"),
+        ("nocommand", "exec /usr/local/bin/no-such-command failed: No such file or directory"),
     ],
 )
 def test_a_rejected_spawn_says_why_and_leaves_nothing(hub, docker_client, hub_id, user, reason):
@@ -137,6 +140,16 @@ def test_a_rejected_spawn_says_why_and_leaves_nothing(hub, docker_client, hub_id
     assert elapsed < 60
     assert service_of(docker_client, hub_id, user) is None
     assert hub.server(user) is None
+
+
+def test_the_docker_stacks_entry_point_starts_a_server(hub, docker_client, hub_id):
+    # args: /usr/local/bin/start-singleuser.sh, the original package's own advice.
+    ready, events = hub.spawn("dockerstacks")
+    assert ready, events
+    spec = service_of(docker_client, hub_id, "dockerstacks").attrs["Spec"]
+    assert spec["TaskTemplate"]["ContainerSpec"]["Args"][0] == "/usr/local/bin/start-singleuser.sh"
+    assert wait_for(lambda: answers(hub, "dockerstacks"), timeout=60)
+    hub.stop("dockerstacks")
 
 
 def test_hub_restart_adopts_running_servers(make_hub, docker_client, hub_id):

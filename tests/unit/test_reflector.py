@@ -181,3 +181,23 @@ def test_one_reflector_per_engine_hub_and_loop():
 
     asyncio.run(main())
     time.sleep(0.1)
+
+
+def test_reservations_add_up_one_users_running_servers():
+    def reserved(task_id, service, user, nano, memory, **kw):
+        t = task(task_id, service, **kw)
+        t["Spec"] = {"ContainerSpec": {"Labels": {"swarmspawner.user": user}},
+                     "Resources": {"Reservations": {"NanoCPUs": nano, "MemoryBytes": memory}}}
+        return t
+
+    engine = FakeEngine([
+        reserved("t1", "s1", "alice", 10**9, 2**30),
+        reserved("t2", "s2", "alice", 5 * 10**8, 2**29, created="2"),
+        reserved("t3", "s3", "alice", 10**9, 2**30, state="shutdown", desired="shutdown"),
+        reserved("t4", "s4", "bob", 10**9, 2**30),
+    ])
+
+    async def check(reflector):
+        return reflector.reservations("alice"), reflector.reservations("alice", exclude="s2")
+
+    assert run(check, engine) == ((1.5, 3 * 2**29), (1.0, 2**30))

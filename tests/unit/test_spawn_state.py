@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 from tornado import web
 
+from swarmspawner import SwarmSpawner
 from swarmspawner.objects import make_service_spec
 
 PROFILES = [
@@ -114,3 +115,40 @@ def test_hub_connect_url_from_the_original_packages_service_name(spawner_factory
         "jupyterhub_service_name": "hub", "hub_connect_url": "http://proxy:8000"}})
     assert explicit.get_env()["JUPYTERHUB_API_URL"] == "http://proxy:8000/hub/api"
     assert spawner_factory().hub_connect_url is None
+
+
+class FakeReflector:
+    def __init__(self, cpu, memory):
+        self.reserved = (cpu, memory)
+
+    async def ready(self):
+        pass
+
+    def reservations(self, username, exclude=""):
+        return self.reserved
+
+
+def totals_spawner(spawner_factory, cpu, memory, **config):
+    class WithReservations(SwarmSpawner):
+        reflector = property(lambda self: FakeReflector(cpu, memory))
+
+    return spawner_factory(cls=WithReservations, config={"SwarmSpawner": {
+        "user_cpu_guarantee_total": 2, "user_mem_guarantee_total": "4G", **config}})
+
+
+@pytest.mark.parametrize("cpu, memory, guarantee, refused", [
+    (0, 0, {"cpu_guarantee": 1, "mem_guarantee": "1G"}, None),
+    (1.5, 0, {"cpu_guarantee": 1}, "CPU cores"),
+    (0, 3.5 * 1024**3, {"mem_guarantee": "1G"}, "of memory"),
+    (2, 4 * 1024**3, {}, None),  # nothing reserved by this one: still fits
+])
+def test_a_users_reservations_stay_within_the_hubs_totals(spawner_factory, cpu, memory,
+                                                           guarantee, refused):
+    spawner = totals_spawner(spawner_factory, cpu, memory, **guarantee)
+    try:
+        run(spawner._run_apply_user_options({}))
+    except web.HTTPError as e:
+        assert refused and e.status_code == 400, e
+        assert refused in e.jupyterhub_message and "Stop one" in e.jupyterhub_message
+    else:
+        assert refused is None
