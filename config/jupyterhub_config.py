@@ -9,6 +9,7 @@ import os
 import sys
 
 from swarmspawner_deploy.envfile import load
+from swarmspawner_deploy import profilesfile
 from swarmspawner_deploy.hubdb import tune_sqlite
 
 ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
@@ -97,6 +98,13 @@ if env.USER_VOLUME:
     ]
 c.SwarmSpawner.volume_driver = env.VOLUME_DRIVER
 c.SwarmSpawner.volume_driver_options = env.VOLUME_DRIVER_OPTIONS
+
+# The profiles file (PROFILES_FILE), checked again here: a user sees the profiles of their groups.
+PROFILES = profilesfile.load(
+    os.environ.get("SWARMSPAWNER_PROFILES_FILE", "/etc/swarmspawner/profiles.yaml"))
+if PROFILES:
+    c.SwarmSpawner.profile_list = lambda spawner: profilesfile.for_groups(
+        PROFILES, {group.name for group in spawner.user.groups})
 
 if env.HUB_EXTRA_CONFIG:
     load_subconfig("/etc/swarmspawner/extra_config.py")  # noqa: F821

@@ -22,6 +22,8 @@ from swarmspawner.objects import SpecError, check_template
 from swarmspawner.units import cpu_limit, memory_limit, parse_bytes
 
 from .hubdb import SQLITE_SYNCHRONOUS
+from .profilesfile import ProfilesFileError
+from .profilesfile import load as load_profiles_file
 
 AUTHENTICATORS = ("dummy",)
 _CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -274,6 +276,9 @@ VARIABLES = [
          "Driver of users' volumes; empty for the engine's default."),
         ("VOLUME_DRIVER_OPTIONS", "", _options,
          "Driver options, e.g. type=nfs,o=addr=10.0.0.5,device=:/export/{username}"),
+        ("PROFILES_FILE", "", _text,
+         "Optional YAML file of the servers users choose from (profiles, see"
+         " swarmspawner_deploy/profilesfile.py); empty: the one kind of server above."),
         ("START_TIMEOUT", "300", _seconds,
          "Seconds a server may take to start."),
         ("POLL_INTERVAL", "30", _seconds,
@@ -339,6 +344,11 @@ def parse(raw, base_dir=".", check_files=True):
     if check_files and not problems and settings.HUB_EXTRA_CONFIG:
         if not os.path.isfile(os.path.join(base_dir, settings.HUB_EXTRA_CONFIG)):
             problems.append(f"HUB_EXTRA_CONFIG={settings.HUB_EXTRA_CONFIG!r}: no such file")
+    if check_files and not problems and settings.PROFILES_FILE:
+        try:
+            load_profiles_file(os.path.join(base_dir, settings.PROFILES_FILE))
+        except ProfilesFileError as e:
+            problems.extend(f"PROFILES_FILE: {problem}" for problem in e.problems)
     if problems:
         raise EnvError(problems)
     return settings

@@ -34,6 +34,7 @@ from .envfile import EnvError, load
 HERE = Path(__file__).resolve().parent
 STACK_FILE = HERE / "stack.yml"
 NO_EXTRA_CONFIG = HERE / "no_extra_config.py"
+NO_PROFILES = HERE / "no_profiles.yaml"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
 
 
@@ -124,6 +125,7 @@ def deploy(env_path, wait, report=False):
         created.append(f"{stack}_lab_password_{version}")
 
     extra = base / env.HUB_EXTRA_CONFIG if env.HUB_EXTRA_CONFIG else NO_EXTRA_CONFIG
+    profiles = base / env.PROFILES_FILE if env.PROFILES_FILE else NO_PROFILES
     variables = {
         "STACK_NAME": stack,
         "PUBLIC_PORT": str(env.PUBLIC_PORT),
@@ -136,6 +138,8 @@ def deploy(env_path, wait, report=False):
         "ENV_HASH": file_hash(env_path),
         "EXTRA_CONFIG_FILE": str(extra),
         "EXTRA_HASH": file_hash(extra),
+        "PROFILES_FILE": str(profiles),
+        "PROFILES_HASH": file_hash(profiles),
         "LAB_PASSWORD_HASH": version,
     }
     before = service_specs(client, stack)

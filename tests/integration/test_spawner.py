@@ -74,7 +74,7 @@ def test_named_servers_run_side_by_side(hub, docker_client, hub_id):
     assert hub.user_api("bob").status_code == 200
     assert hub.user_api("bob", "gpu").status_code == 200
     assert service_of(docker_client, hub_id, "bob").name == "sstest-bob--1"
-    assert service_of(docker_client, hub_id, "bob", "gpu").name == "sstest-bob-gpu"
+    assert service_of(docker_client, hub_id, "bob", "gpu").name == "sstest-bob--gpu"
     hub.stop("bob", "gpu")
     assert service_of(docker_client, hub_id, "bob", "gpu") is None
     assert service_of(docker_client, hub_id, "bob") is not None

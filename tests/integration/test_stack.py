@@ -33,6 +33,28 @@ def stack_cmd(*args, check=True):
     )
 
 
+# Three profiles for everyone (the default one keeps the .env's settings) and one for a group.
+PROFILES_FILE = """\
+- display_name: Standard
+  slug: standard
+  default: true
+- display_name: Large
+  slug: large
+  spawner_override: {mem_limit: 1G, cpu_limit: 1}
+- display_name: Tagged
+  slug: tagged
+  spawner_override: {environment: {FLAVOUR: tagged}}
+- display_name: Staff
+  slug: staff
+  groups: [staff]
+  spawner_override:
+    mem_limit: 600m
+    cpu_limit: 0.25
+    mem_guarantee: 32M
+    placement_constraints: ["node.role == manager"]
+"""
+
+
 def write_env(path, **values):
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
 
@@ -43,6 +65,9 @@ def deployment(tmp_path_factory, docker_client):
     name = "ssstack" + secrets.token_hex(2)
     password = secrets.token_hex(8)
     (folder / "lab-password").write_text(password + "\n")
+    (folder / "profiles.yaml").write_text(PROFILES_FILE)
+    # A group, as an authenticator or an admin would make it.
+    (folder / "extra.py").write_text('c.JupyterHub.load_groups = {"staff": {"users": ["erin"]}}\n')
     values = dict(
         STACK_NAME=name,
         PUBLIC_PORT=PORT,
@@ -54,6 +79,8 @@ def deployment(tmp_path_factory, docker_client):
         MEM_LIMIT="512M",
         CPU_LIMIT="0.5",
         POLL_INTERVAL="5",
+        PROFILES_FILE="profiles.yaml",
+        HUB_EXTRA_CONFIG="extra.py",
     )
     env = folder / ".env"
     write_env(env, **values)
@@ -119,6 +146,49 @@ def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
     limits = service.attrs["Spec"]["TaskTemplate"]["Resources"]["Limits"]
     assert limits["MemoryBytes"] == 640 * 1024**2
     user.stop()
+
+
+def test_a_group_only_profile_is_its_members_alone(deployment, docker_client):
+    stack = deployment["name"]
+    outsider = HubUser(deployment["url"], "dan", deployment["password"])
+    response = outsider.hub_api("POST", "/users/dan/server", json={"profile": "staff"})
+    assert response.status_code == 400, response.text
+    assert "'staff' is not a profile of this hub" in response.json()["message"]
+    assert server_service(docker_client, stack, "dan") is None
+    form = outsider.request("GET", "/hub/spawn").text
+    assert 'value="large"' in form and 'value="staff"' not in form
+
+    member = HubUser(deployment["url"], "erin", deployment["password"])
+    assert 'value="staff"' in member.request("GET", "/hub/spawn").text
+    member.start(user_options={"profile": "staff"})
+    task = server_service(docker_client, stack, "erin").attrs["Spec"]["TaskTemplate"]
+    assert task["Resources"] == {
+        "Limits": {"NanoCPUs": 250_000_000, "MemoryBytes": 600 * 1024**2},
+        "Reservations": {"MemoryBytes": 32 * 1024**2},
+    }
+    assert task["Placement"]["Constraints"] == ["node.role == manager"]
+    member.stop()
+
+
+@pytest.mark.parametrize("profiles, expected", [
+    ("- display_name: A\n  spawner_override: {mem_limit: [\n", "not valid YAML"),
+    ("- display_name: A\n  colour: red\n", "unknown keys ['colour']"),
+    ("- display_name: A\n  spawner_override:\n    mem_limit: lots\n",
+     "line 3: profile 'A'.spawner_override.mem_limit"),
+])
+def test_a_broken_profiles_file_deploys_nothing(tmp_path, docker_client, profiles, expected):
+    name = "ssbad" + secrets.token_hex(2)
+    (tmp_path / "profiles.yaml").write_text(profiles)
+    (tmp_path / "pw").write_text("x\n")
+    env = tmp_path / ".env"
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", DUMMY_PASSWORD_FILE="pw",
+              PROFILES_FILE="profiles.yaml")
+    result = stack_cmd("deploy", "--env", str(env), check=False)
+    assert result.returncode == 1
+    assert "profiles.yaml" in result.stderr and expected in result.stderr, result.stderr
+    assert "nothing was deployed" in result.stderr
+    assert not docker_client.services.list(filters={"label": f"com.docker.stack.namespace={name}"})
+    assert not [s for s in docker_client.secrets.list() if s.name.startswith(name)]
 
 
 def test_a_bad_env_file_deploys_nothing(tmp_path, docker_client):

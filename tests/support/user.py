@@ -51,8 +51,8 @@ class HubUser:
     def server_model(self):
         return self.hub_api("GET", f"/users/{self.name}").json()["servers"].get("")
 
-    def start(self, timeout=180):
-        response = self.hub_api("POST", f"/users/{self.name}/server", json={})
+    def start(self, timeout=180, user_options=None):
+        response = self.hub_api("POST", f"/users/{self.name}/server", json=user_options or {})
         assert response.status_code in (201, 202), response.text
         deadline = time.monotonic() + timeout
         with self.hub_api("GET", f"/users/{self.name}/server/progress", stream=True,
