@@ -139,6 +139,8 @@ class TaskReflector:
             task = self.current_task(service_id)
             if service_id == exclude or task is None or task.get("DesiredState") != "running":
                 continue
+            if task["Status"]["State"] not in STARTING_STATES | {"running"}:
+                continue
             spec = task.get("Spec", {})
             if spec.get("ContainerSpec", {}).get("Labels", {}).get(LABEL_USER) != username:
                 continue
@@ -146,6 +148,10 @@ class TaskReflector:
             cpu += reserved.get("NanoCPUs", 0) / 10**9
             memory += reserved.get("MemoryBytes", 0)
         return cpu, memory
+
+    def forget(self, service_id):
+        """A service this hub removed: out of the view now, not at the next listing."""
+        self.tasks.pop(service_id, None)
 
     def has_tasks(self, service_id):
         return bool(self.tasks.get(service_id))

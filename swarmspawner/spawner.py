@@ -957,6 +957,7 @@ class SwarmSpawner(Spawner):
             pass
         if self.stop_timeout > 0:
             await self._wait_for_tasks_gone()
+        self.reflector.forget(self.service_id)
         self.service_id = ""
 
     async def _wait_for_tasks_gone(self):

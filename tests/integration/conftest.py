@@ -32,6 +32,8 @@ def _per_user(spawner):
         spawner.cmd = ["sleep", "600"]
         spawner.http_timeout = 5
     elif name.startswith("crashes"):
+        spawner.cmd = ["sh", "-c", "sleep 2; exit 3"]
+    elif name.startswith("lastwords"):
         spawner.cmd = ["sh", "-c", "echo 'cannot open /data/results.csv' >&2; sleep 2; exit 3"]
     elif name.startswith("nocommand"):
         spawner.cmd = ["/usr/local/bin/no-such-command"]

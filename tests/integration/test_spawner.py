@@ -126,7 +126,7 @@ def test_a_node_change_refreshes_the_hubs_view_at_once(make_hub, docker_client, 
         ("silent", "did not answer on port 8888 within 5 s"),
         ("crashes", "non-zero exit (3)"),
         # ... and the server's own last words, besides Docker's terse reason.
-        ("crashes", "Its last output:\ncannot open /data/results.csv"),
+        ("lastwords", "Its last output:\ncannot open /data/results.csv"),
         ("nocommand", "exec /usr/local/bin/no-such-command failed: No such file or directory"),
     ],
 )

@@ -155,11 +155,11 @@ def test_a_group_only_profile_is_its_members_alone(deployment, docker_client):
     assert response.status_code == 400, response.text
     assert "'staff' is not a profile of this hub" in response.json()["message"]
     assert server_service(docker_client, stack, "dan") is None
-    form = outsider.request("GET", "/hub/spawn").text
+    form = outsider.page("/hub/spawn")
     assert 'value="large"' in form and 'value="staff"' not in form
 
     member = HubUser(deployment["url"], "erin", deployment["password"])
-    assert 'value="staff"' in member.request("GET", "/hub/spawn").text
+    assert 'value="staff"' in member.page("/hub/spawn")
     member.start(user_options={"profile": "staff"})
     task = server_service(docker_client, stack, "erin").attrs["Spec"]["TaskTemplate"]
     assert task["Resources"] == {

@@ -45,6 +45,12 @@ class HubUser:
         kwargs.setdefault("timeout", 30)
         return requests.request(method, self.base_url + path, headers=headers, **kwargs)
 
+    def page(self, path):
+        """A hub page as the user's browser gets it (the login cookie, not a token)."""
+        response = self.session.get(self.base_url + path, timeout=30)
+        response.raise_for_status()
+        return response.text
+
     def hub_api(self, method, path, **kwargs):
         return self.request(method, "/hub/api" + path, **kwargs)
 

@@ -195,9 +195,12 @@ def test_reservations_add_up_one_users_running_servers():
         reserved("t2", "s2", "alice", 5 * 10**8, 2**29, created="2"),
         reserved("t3", "s3", "alice", 10**9, 2**30, state="shutdown", desired="shutdown"),
         reserved("t4", "s4", "bob", 10**9, 2**30),
+        reserved("t5", "s5", "alice", 10**9, 2**30, state="failed"),  # exited, still "running"
     ])
 
     async def check(reflector):
-        return reflector.reservations("alice"), reflector.reservations("alice", exclude="s2")
+        before = reflector.reservations("alice"), reflector.reservations("alice", exclude="s2")
+        reflector.forget("s1")  # removed by this hub: gone before the next listing
+        return before, reflector.reservations("alice")
 
-    assert run(check, engine) == ((1.5, 3 * 2**29), (1.0, 2**30))
+    assert run(check, engine) == (((1.5, 3 * 2**29), (1.0, 2**30)), (0.5, 2**29))
