@@ -18,5 +18,14 @@ trap 'make --no-print-directory down "${lab[@]}"' EXIT
 make --no-print-directory up "${lab[@]}" LAB_UP_ARGS="--images-source registry" \
     LAB_ENV_SET="PUBLIC_PORT=18843 POLL_INTERVAL=10 DUMMY_PASSWORD_FILE=password"
 echo "e2e: lab provisioned in $((SECONDS - started)) s"
+# Day 2: the same command again changes nothing on any host.
+second=$SECONDS
+make --no-print-directory up "${lab[@]}" LAB_UP_ARGS="--images-source registry" | tee "$dir/second-run.log" |
+    grep -A8 "PLAY RECAP"
+if grep -E "^[a-z0-9.-]+ +: .*changed=[1-9]" "$dir/second-run.log"; then
+    echo "e2e: the second run of the playbook changed something (above)" >&2
+    exit 1
+fi
+echo "e2e: second run changed nothing, in $((SECONDS - second)) s"
 make --no-print-directory e2e "${lab[@]}"
 echo "e2e: lab, playbook and smoke tests in $((SECONDS - started)) s"

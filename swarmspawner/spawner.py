@@ -340,9 +340,10 @@ class SwarmSpawner(Spawner):
 
     answer_probe_interval = Float(
         0.1,
-        help="""Seconds before the second check, once a server's task runs, that the server
-        accepts connections on its port; the checks then back off by half each time (with
-        jitter, as jupyterhub.utils.exponential_backoff does), to at most 0.5 s apart. start() returns when it answers, so the hub's first HTTP check
+        help="""Once a server's task runs, start() checks that the server accepts connections
+        on its port: at once, then after up to this many seconds, backing off by half each
+        time (with jitter, as jupyterhub.utils.exponential_backoff does) to at most 0.5 s
+        apart. start() returns when it answers, so the hub's first HTTP check
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
