@@ -92,12 +92,25 @@ c.SwarmSpawner.user_mem_guarantee_total = env.USER_MEM_GUARANTEE_TOTAL
 c.SwarmSpawner.placement_constraints = env.PLACEMENT_CONSTRAINTS
 c.Spawner.start_timeout = int(env.START_TIMEOUT)
 c.Spawner.poll_interval = int(env.POLL_INTERVAL)
-if env.USER_VOLUME:
+
+# --- users' files: JupyterLab opens where they are kept --------------------------
+if env.USER_STORAGE != "none":
+    c.Spawner.notebook_dir = env.USER_VOLUME_TARGET
+if env.USER_STORAGE == "shared":
+    # The stack mounts USER_STORAGE_PATH into the hub at the same path as on the nodes.
+    c.SwarmSpawner.shared_home_root = env.USER_STORAGE_PATH
+    c.SwarmSpawner.home_target = env.USER_VOLUME_TARGET
+    c.SwarmSpawner.home_uid = env.USER_UID
+    c.SwarmSpawner.home_gid = env.USER_GID
+    c.SwarmSpawner.home_mode = env.USER_DIR_MODE
+elif env.USER_STORAGE == "local":
     c.SwarmSpawner.mounts = [
         {"type": "volume", "source": env.USER_VOLUME, "target": env.USER_VOLUME_TARGET}
     ]
-c.SwarmSpawner.volume_driver = env.VOLUME_DRIVER
-c.SwarmSpawner.volume_driver_options = env.VOLUME_DRIVER_OPTIONS
+    c.SwarmSpawner.volume_driver = env.VOLUME_DRIVER
+    c.SwarmSpawner.volume_driver_options = env.VOLUME_DRIVER_OPTIONS
+    c.SwarmSpawner.volume_node_sticky = True
+    c.SwarmSpawner.volume_node_fallback = env.LOCAL_STORAGE_FALLBACK
 
 # The profiles file (PROFILES_FILE), checked again here: a user sees the profiles of their groups.
 PROFILES = profilesfile.load(

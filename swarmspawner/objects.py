@@ -148,8 +148,12 @@ def expand_template(text, namespace, where="template"):
     return _StrictFormatter().vformat(text, (), namespace)
 
 
-def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
-    """One mount in the lowercase form admins write -> the Engine API's Mount object."""
+def make_mount(mount, namespace, volume_driver="", volume_driver_options=None, volume_labels=None):
+    """One mount in the lowercase form admins write -> the Engine API's Mount object.
+
+    ``{username}``-style fields are expanded in the source and in the driver's options (an
+    NFS ``device`` per user); a named volume also gets ``volume_labels`` (whose it is).
+    """
     if not isinstance(mount, dict):
         raise SpecError(f"a mount must be a dict with 'type', 'source' and 'target', not {mount!r}")
     unknown = set(mount) - MOUNT_KEYS
@@ -171,7 +175,9 @@ def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
     if kind == "tmpfs" and source:
         raise SpecError(f"tmpfs mount {mount!r} takes no 'source'")
 
-    driver = _driver_config(mount, volume_driver, volume_driver_options) if kind == "volume" else None
+    driver = (_driver_config(mount, volume_driver, volume_driver_options, namespace)
+              if kind == "volume" else None)
+    labels = {**(volume_labels or {}), **dict(mount.get("labels") or {})}
     spec = types.Mount(
         target,
         source or None,
@@ -180,7 +186,7 @@ def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
         consistency=mount.get("consistency") or None,
         propagation=(mount.get("propagation") or None) if kind == "bind" else None,
         no_copy=bool(mount.get("no_copy")) if kind == "volume" else False,
-        labels=dict(mount["labels"]) if kind == "volume" and mount.get("labels") else None,
+        labels=labels if kind == "volume" and source and labels else None,
         # Only a named volume takes a driver: an anonymous one is the node's default.
         driver_config=driver if source else None,
         tmpfs_size=parse_bytes(mount.get("tmpfs_size"), "tmpfs_size") if kind == "tmpfs" else None,
@@ -192,20 +198,25 @@ def make_mount(mount, namespace, volume_driver="", volume_driver_options=None):
     return spec
 
 
-def _driver_config(mount, default_driver, default_options):
+def _driver_config(mount, default_driver, default_options, namespace):
     legacy = mount.get("driver_config")
     if legacy:
         # docker-py's DriverConfig is a dict with Name and Options.
-        return {k: v for k, v in dict(legacy).items() if k in ("Name", "Options") and v}
-    name = mount.get("driver") or default_driver
-    if not name:
-        return None
-    config = {"Name": name}
-    options = mount.get("driver_opts")
-    if options is None and name == default_driver:
-        options = default_options
+        config = {k: v for k, v in dict(legacy).items() if k in ("Name", "Options") and v}
+        options = config.get("Options")
+    else:
+        name = mount.get("driver") or default_driver
+        if not name:
+            return None
+        config = {"Name": name}
+        options = mount.get("driver_opts")
+        if options is None and name == default_driver:
+            options = default_options
     if options:
-        config["Options"] = {str(k): str(v) for k, v in options.items()}
+        config["Options"] = {
+            str(k): expand_template(str(v), namespace, f"volume driver option {k!r}")
+            for k, v in options.items()
+        }
     return config
 
 
@@ -294,7 +305,8 @@ def make_service_spec(settings):
         "Labels": dict(labels),
         "Mounts": [
             make_mount(m, settings.template_namespace, settings.volume_driver,
-                       settings.volume_driver_options)
+                       settings.volume_driver_options,
+                       {LABEL_HUB: settings.hub_id, LABEL_USER: settings.username})
             for m in settings.mounts
         ],
     }

@@ -16,6 +16,7 @@ from jupyterhub.traitlets import ByteSpecification
 from jupyterhub.utils import exponential_backoff, maybe_future
 from tornado import web
 from traitlets import (
+    Bool,
     Callable,
     Dict,
     Float,
@@ -29,7 +30,7 @@ from traitlets import (
 )
 
 from . import profiles as profiles_mod
-from . import slugs, units
+from . import slugs, storage, units
 from .client import AsyncDocker
 from .errors import SpawnError
 from .form import render_form
@@ -224,6 +225,45 @@ class SwarmSpawner(Spawner):
     volume_driver_options = Dict(
         help="""Options for `volume_driver`, e.g. an NFS share through the local driver:
         `{"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/export/home/{username}"}`.""",
+    ).tag(config=True)
+
+    shared_home_root = Unicode(
+        "",
+        help="""Shared storage for users' files: a path where the same filesystem (NFS, sshfs,
+        ...) is mounted on every node that may run a server and in the hub's container. Each
+        user gets the directory `{shared_home_root}/{username}`, made by the hub on their first
+        start (owned by `home_uid`:`home_gid`, mode `home_mode`) and mounted at `home_target`
+        in each of their servers, so their files follow them to any node. Empty: none.""",
+    ).tag(config=True)
+
+    home_target = Unicode(
+        "/home/jovyan",
+        help="""Where the user's directory on shared storage is mounted in their servers. Set
+        `notebook_dir` to it, or below it, so that nothing a user makes in JupyterLab's file
+        browser is outside it.""",
+    ).tag(config=True)
+
+    home_uid = Integer(1000, help="Owner of a new user directory: the image's user (jovyan).").tag(
+        config=True)
+    home_gid = Integer(100, help="Group of a new user directory: the image's group (users).").tag(
+        config=True)
+    home_mode = Integer(0o700, help="Mode of a new user directory (0o700: its owner only).").tag(
+        config=True)
+
+    volume_node_sticky = Bool(
+        False,
+        help="""Node-local storage: keep each user's servers on the node where their first
+        server ran, which holds their named volumes. The node is kept in the server's state
+        (through stops and hub restarts; admins see it as `volume_node` in the REST API's server
+        state, and with `swarmspawner-userdata list`). When that node is down, drained or gone,
+        the start fails at once with a sentence naming it, unless `volume_node_fallback`.""",
+    ).tag(config=True)
+
+    volume_node_fallback = Bool(
+        False,
+        help="""With `volume_node_sticky`: when the user's node is down, drained or gone, start
+        the server on another node anyway, telling the user that their files stay on the old
+        node (which stays their node, so the files are back once it is).""",
     ).tag(config=True)
 
     # --- resources --------------------------------------------------------------
@@ -635,20 +675,26 @@ class SwarmSpawner(Spawner):
 
     service_id = Unicode("")
     service_name = Unicode("")
+    #: With volume_node_sticky: {"id", "name"} of the node that holds the user's volumes.
+    volume_node = Dict()
 
     def load_state(self, state):
         super().load_state(state)
         self.service_id = state.get("service_id", "")
         self.service_name = state.get("service_name", "")
+        self.volume_node = state.get("volume_node") or {}
 
     def get_state(self):
         state = super().get_state()
         if self.service_id:
             state["service_id"] = self.service_id
             state["service_name"] = self.service_name
+        if self.volume_node:
+            state["volume_node"] = dict(self.volume_node)
         return state
 
     def clear_state(self):
+        # The volume node outlives the server: it is where the user's files are.
         super().clear_state()
         self.service_id = ""
         self.service_name = ""
@@ -676,6 +722,69 @@ class SwarmSpawner(Spawner):
             "username_md5": slugs.md5_username(self.user.name),
         }
 
+    def home_dir(self):
+        """The user's directory on shared storage (the same path on every node), or None."""
+        if not self.shared_home_root:
+            return None
+        return storage.user_dir(self.shared_home_root, slugs.user_slug(self.user.name))
+
+    def home_mounts(self):
+        home = self.home_dir()
+        return [{"type": "bind", "source": home, "target": self.home_target}] if home else []
+
+    async def _ensure_home(self):
+        home = self.home_dir()
+        if home is None:
+            return
+        try:
+            created = await asyncio.to_thread(
+                storage.ensure_user_dir, home, self.home_uid, self.home_gid, self.home_mode)
+        except OSError as e:
+            self.log.error("Cannot make %s's directory %s: %s", self.user.name, home, e)
+            raise SpawnError(
+                f"Your files' directory could not be made on the shared storage ({e})."
+                " Please tell an admin.") from e
+        if created:
+            self.log.info("Made %s's directory %s", self.user.name, home)
+
+    def _known_volume_node(self):
+        """This server's node, else one of the user's other servers' (they share volumes)."""
+        if self.volume_node:
+            return dict(self.volume_node)
+        orm_user = getattr(self.user, "orm_user", None)
+        for orm_spawner in (getattr(orm_user, "orm_spawners", None) or {}).values():
+            node = (orm_spawner.state or {}).get("volume_node")
+            if node:
+                return dict(node)
+        return {}
+
+    async def _volume_node_constraints(self):
+        """Placement on the user's volume node; a sentence naming it when it cannot be used."""
+        if not self.volume_node_sticky:
+            return []
+        node = self._known_volume_node()
+        if not node:
+            return []  # the first start: wherever the swarm places it
+        try:
+            found = await self.docker.call("inspect_node", node["id"])
+        except docker.errors.NotFound:
+            found = None
+        name = storage.node_hostname(found, node.get("name") or node["id"][:12])
+        unusable = storage.node_unusable(found, name)
+        self.volume_node = {"id": node["id"], "name": name}
+        if unusable is None:
+            return [f"node.id=={node['id']}"]
+        problem, remedy = unusable
+        if self.volume_node_fallback:
+            message = (f"Your files are on node {name}, which {problem}: this server starts on"
+                       " another node without them. They are there again once that node is back.")
+            self.log.warning("%s: %s", self._log_name, message)
+            self._emit(5, message)
+            return []
+        raise SpawnError(
+            f"Your server cannot start: your files are on node {name}, which {problem}."
+            f" {remedy}, or allow starting elsewhere without the files (volume_node_fallback).")
+
     def service_settings(self):
         """Everything that decides this server's service, resolved for this user."""
         return ServiceSettings(
@@ -687,7 +796,7 @@ class SwarmSpawner(Spawner):
             args=list(self.cmd) + list(self.get_args()),
             entrypoint=self.entrypoint,
             env=self.get_env(),
-            mounts=self.mounts,
+            mounts=self.mounts + self.home_mounts(),
             template_namespace=self.mount_namespace(),
             volume_driver=self.volume_driver,
             volume_driver_options=self.volume_driver_options,
@@ -737,10 +846,13 @@ class SwarmSpawner(Spawner):
             )
         try:
             settings = self.service_settings()
+            settings.placement_constraints = [
+                *settings.placement_constraints, *await self._volume_node_constraints()]
             spec = make_service_spec(settings)
         except (SpecError, ValueError) as e:
             raise SpawnError(f"The server's settings are not valid: {e}") from e
         self.service_name = settings.name
+        await self._ensure_home()
 
         self._emit(10, f"Creating service {self.service_name}")
         self.log.info("Creating service %s", self.service_name)
@@ -757,6 +869,8 @@ class SwarmSpawner(Spawner):
             task["ID"],
             self.reflector.node_name(task),
         )
+        if self.volume_node_sticky and not self.volume_node and task.get("NodeID"):
+            self.volume_node = {"id": task["NodeID"], "name": self.reflector.node_name(task)}
         address = self._task_address(task)
         try:
             await self._wait_until_listening(task, address)

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 
 from dotenv import dotenv_values
@@ -26,6 +27,8 @@ from .profilesfile import ProfilesFileError
 from .profilesfile import load as load_profiles_file
 
 AUTHENTICATORS = ("dummy",)
+STORAGE_MODES = ("shared", "local", "none")
+STORAGE_FILESYSTEMS = ("nfs", "sshfs", "existing")
 _CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
@@ -141,6 +144,38 @@ def _db_url(value):
 def _sqlite_synchronous(value):
     if value not in SQLITE_SYNCHRONOUS:
         raise ValueError(" or ".join(SQLITE_SYNCHRONOUS))
+    return value
+
+
+def _choice(*choices):
+    def form(value):
+        if value not in choices:
+            raise ValueError(" or ".join(choices))
+        return value
+    return form
+
+
+def _host_path(value):
+    if not value.startswith("/") or value.rstrip("/") == "" or ".." in value.split("/"):
+        raise ValueError("an absolute path on the nodes, e.g. /srv/swarmspawner/users")
+    return value.rstrip("/")
+
+
+def _id(value):
+    if not value.isdigit() or int(value) > 2**31 - 1:
+        raise ValueError("a numeric user or group id, e.g. 1000")
+    return int(value)
+
+
+def _mode(value):
+    if not re.fullmatch(r"0?[0-7]{3}", value):
+        raise ValueError("an octal file mode such as 0700 or 0750")
+    return int(value, 8)
+
+
+def _nfs_export(value):
+    if value and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:/\S*", value):
+        raise ValueError("SERVER:/PATH, e.g. 10.0.0.5:/export/jupyterhub, or empty")
     return value
 
 
@@ -268,14 +303,6 @@ VARIABLES = [
          "Memory reserved for each server, e.g. 512M; empty for none."),
         ("PLACEMENT_CONSTRAINTS", "", _constraints,
          "Where servers may run, ';'-separated, e.g. node.role == worker;node.labels.gpu == no"),
-        ("USER_VOLUME", "jupyterhub-user-{username}", _volume_template,
-         "Each user's persistent volume; empty for none."),
-        ("USER_VOLUME_TARGET", "/home/jovyan/work", _path,
-         "Where the user's volume is mounted."),
-        ("VOLUME_DRIVER", "", _text,
-         "Driver of users' volumes; empty for the engine's default."),
-        ("VOLUME_DRIVER_OPTIONS", "", _options,
-         "Driver options, e.g. type=nfs,o=addr=10.0.0.5,device=:/export/{username}"),
         ("PROFILES_FILE", "", _text,
          "Optional YAML file of the servers users choose from (profiles, see"
          " swarmspawner_deploy/profilesfile.py); empty: the one kind of server above."),
@@ -283,6 +310,41 @@ VARIABLES = [
          "Seconds a server may take to start."),
         ("POLL_INTERVAL", "30", _seconds,
          "Seconds between the hub's checks of running servers."),
+    ),
+    *_vars(
+        "Users' files",
+        ("USER_STORAGE", "shared", _choice(*STORAGE_MODES),
+         "shared: each user's directory on a filesystem shared by every node (USER_STORAGE_PATH),"
+         " so their files follow them to any node; local: a named volume (USER_VOLUME) on the node"
+         " of their first start, their servers kept on that node; none: nothing is kept."),
+        ("USER_VOLUME_TARGET", "/home/jovyan", _path,
+         "Where the user's files are mounted in their servers; JupyterLab opens there."),
+        ("USER_STORAGE_PATH", "/srv/swarmspawner/users", _host_path,
+         "shared: where the shared filesystem is mounted on every node (and in the hub); a"
+         " user's directory is USER_STORAGE_PATH/<user>."),
+        ("STORAGE_FILESYSTEM", "nfs", _choice(*STORAGE_FILESYSTEMS),
+         "shared: how the playbook mounts USER_STORAGE_PATH on every node: nfs (NFS_EXPORT, or an"
+         " NFS server it sets up on the inventory's 'storage' host), sshfs (FUSE over SSH from the"
+         " 'storage' host, for kernels without an NFS client) or existing (the admin's own mount,"
+         " or a single node)."),
+        ("NFS_EXPORT", "", _nfs_export,
+         "shared, nfs: the export every node mounts, SERVER:/PATH; empty: the playbook serves"
+         " /srv/swarmspawner/export from the inventory's 'storage' host."),
+        ("USER_UID", "1000", _id,
+         "Owner of users' directories: the uid the image's user runs as (jovyan)."),
+        ("USER_GID", "100", _id,
+         "Group of users' directories: the image user's gid (users)."),
+        ("USER_DIR_MODE", "0700", _mode,
+         "shared: mode of a new user directory."),
+        ("USER_VOLUME", "jupyterhub-user-{username}", _volume_template,
+         "local: each user's volume."),
+        ("VOLUME_DRIVER", "", _text,
+         "local: driver of users' volumes; empty for the engine's default."),
+        ("VOLUME_DRIVER_OPTIONS", "", _options,
+         "local: driver options, e.g. type=nfs,o=addr=10.0.0.5,device=:/export/{username}"),
+        ("LOCAL_STORAGE_FALLBACK", "false", _bool,
+         "local: when a user's node is down or drained, start their server elsewhere (without"
+         " their files, which they are told stay on that node) instead of refusing."),
     ),
     *_vars(
         "Hosts (the Ansible playbook's Docker engines, daemon.json)",
@@ -336,6 +398,8 @@ def parse(raw, base_dir=".", check_files=True):
                 f"DUMMY_PASSWORD_FILE={settings.DUMMY_PASSWORD_FILE!r}: the file is missing or"
                 " empty; put the lab password in it (AUTHENTICATOR=dummy needs one)"
             )
+    if not problems and settings.USER_STORAGE == "local" and not settings.USER_VOLUME:
+        problems.append("USER_STORAGE=local needs USER_VOLUME, the name of each user's volume")
     for guarantee, limit in (("CPU_GUARANTEE", "CPU_LIMIT"), ("MEM_GUARANTEE", "MEM_LIMIT")):
         if not problems and settings[guarantee] and settings[limit] and (
             settings[guarantee] > settings[limit]
@@ -373,7 +437,8 @@ def example():
         if var.section != section:
             section = var.section
             lines += ["", f"# --- {section} " + "-" * (70 - len(section))]
-        lines += [f"# {var.help}", f"{var.name}={var.default}"]
+        lines += [*(f"# {line}" for line in textwrap.wrap(var.help, 96)),
+                  f"{var.name}={var.default}"]
     return "\n".join(lines) + "\n"
 
 

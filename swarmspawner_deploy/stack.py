@@ -2,13 +2,19 @@
 
     swarmspawner-stack deploy [--env .env] [--wait] [--json]
     swarmspawner-stack remove [--env .env] [--volumes]
+    swarmspawner-stack userdata [--env .env] [--json]
 
 deploy validates the env file first and stops, having created nothing, if a value is
 wrong. Then it creates what the stack expects to exist (the overlay network, the
 secrets) when missing and runs `docker stack deploy`. Running it again applies changes.
 
 remove takes the stack down and also the users' servers, which are services of their
-own (found by the hub's label). Volumes and secrets stay unless --volumes is given.
+own (found by the hub's label). The hub's database, users' files and the secrets stay
+unless --volumes is given; then only this deployment's go: users' volumes carry its
+label, and users' directories are those under its USER_STORAGE_PATH.
+
+userdata lists where each user's files live (swarmspawner-userdata, run in the hub's
+container on this node).
 
 deploy --json ends with one line of JSON saying what changed (what it created, which of
 the stack's services got a new spec), for tools such as the Ansible stack role.
@@ -19,6 +25,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +40,7 @@ from .envfile import EnvError, load
 
 HERE = Path(__file__).resolve().parent
 STACK_FILE = HERE / "stack.yml"
+SHARED_STORAGE_FILE = HERE / "stack.shared.yml"
 NO_EXTRA_CONFIG = HERE / "no_extra_config.py"
 NO_PROFILES = HERE / "no_profiles.yaml"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
@@ -142,11 +150,19 @@ def deploy(env_path, wait, report=False):
         "PROFILES_HASH": file_hash(profiles),
         "LAB_PASSWORD_HASH": version,
     }
+    files = [STACK_FILE]
+    if env.USER_STORAGE == "shared":
+        variables["USER_STORAGE_PATH"] = env.USER_STORAGE_PATH
+        files.append(SHARED_STORAGE_FILE)
+        if not os.path.isdir(env.USER_STORAGE_PATH):
+            # A single node's own folder; on a cluster the playbook has mounted it already.
+            log(f"creating {env.USER_STORAGE_PATH} for users' files")
+            os.makedirs(env.USER_STORAGE_PATH, mode=0o755)
     before = service_specs(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
         ["docker", "stack", "deploy", "--resolve-image", "never", "--prune",
-         "-c", str(STACK_FILE), stack],
+         *(arg for f in files for arg in ("-c", str(f))), stack],
         env={**os.environ, **variables},
         check=True,
     )
@@ -227,29 +243,64 @@ def remove(env_path, volumes):
     except docker.errors.APIError as e:
         log(f"kept network {env.NETWORK_NAME}: {e.explanation}")
     if not volumes:
-        log("kept the hub's database volume, users' volumes and the secrets (--volumes removes them)")
+        log("kept the hub's database, users' files and the secrets (--volumes removes them)")
         return
     for secret in client.secrets.list(filters={"name": f"{stack}_"}):
         secret.remove()
-    prefix = env.USER_VOLUME.split("{username}")[0] if env.USER_VOLUME else None
-    for volume in client.volumes.list():
-        if volume.name == env.HUB_DATA_VOLUME or (prefix and volume.name.startswith(prefix)):
-            log(f"removing volume {volume.name}")
-            volume.remove(force=True)
+    remove_user_data(client, env)
+    try:
+        client.volumes.get(env.HUB_DATA_VOLUME).remove(force=True)
+        log(f"removed volume {env.HUB_DATA_VOLUME}")
+    except docker.errors.NotFound:
+        pass
+
+
+def remove_user_data(client, env):
+    """This deployment's users' files on this node, and nothing else: the volumes its hub
+    labelled as its own, and the user directories under its USER_STORAGE_PATH."""
+    for volume in client.volumes.list(filters={"label": f"{LABEL_HUB}={env.STACK_NAME}"}):
+        log(f"removing volume {volume.name}")
+        volume.remove(force=True)
+    if env.USER_STORAGE == "shared" and os.path.isdir(env.USER_STORAGE_PATH):
+        for entry in sorted(os.scandir(env.USER_STORAGE_PATH), key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                log(f"removing {entry.path}")
+                shutil.rmtree(entry.path)
+
+
+def userdata(env_path, as_json):
+    """Where each user's files live, from the hub's own view (its database, its mounts)."""
+    try:
+        env = load(env_path, check_files=False)
+    except EnvError as e:
+        fail("; ".join(e.problems))
+    client = docker.from_env(version="auto")
+    hubs = client.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={env.STACK_NAME}_hub"})
+    if not hubs:
+        fail(f"the hub does not run on this node: run this on the node that"
+             f" `docker service ps {env.STACK_NAME}_hub` names")
+    result = hubs[0].exec_run(["swarmspawner-userdata", "list", *(["--json"] if as_json else [])])
+    sys.stdout.write(result.output.decode())
+    sys.exit(result.exit_code)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["deploy", "remove"])
+    parser.add_argument("command", choices=["deploy", "remove", "userdata"])
     parser.add_argument("--env", default=".env", help="the env file (default: .env)")
     parser.add_argument("--wait", action="store_true", help="wait until the hub answers")
     parser.add_argument("--json", action="store_true",
-                        help="with deploy: end with a line of JSON saying what changed")
+                        help="with deploy: end with a line of JSON saying what changed;"
+                        " with userdata: print JSON")
     parser.add_argument("--volumes", action="store_true",
-                        help="with remove: also remove volumes and secrets")
+                        help="with remove: also remove the hub's database, users' files and"
+                        " the secrets")
     args = parser.parse_args()
     if args.command == "deploy":
         deploy(args.env, args.wait, args.json)
+    elif args.command == "userdata":
+        userdata(args.env, args.json)
     else:
         remove(args.env, args.volumes)
 

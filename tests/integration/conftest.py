@@ -128,7 +128,7 @@ def make_hub(docker_client, network, singleuser_image, hub_id, tmp_path_factory)
     hubs = []
     addresses = iter(f"10.213.7.{n}" for n in range(200, 250))
 
-    def make(extra_config="", docker_socket="/var/run/docker.sock", hub_id=hub_id):
+    def make(extra_config="", docker_socket="/var/run/docker.sock", hub_id=hub_id, binds=None):
         name = f"sstest-hub-{secrets.token_hex(3)}"
         hub = Hub(
             docker_client,
@@ -142,6 +142,7 @@ def make_hub(docker_client, network, singleuser_image, hub_id, tmp_path_factory)
             extra_config=extra_config,
             docker_socket=docker_socket,
             ip=next(addresses),
+            binds=binds,
         )
         hubs.append(hub)
         return hub.start()

@@ -1,6 +1,7 @@
 """The deployable stack, driven as an admin and a user would: the env file, the deploy
 command, and then only the public port."""
 
+import json
 import secrets
 import subprocess
 import sys
@@ -76,6 +77,9 @@ def deployment(tmp_path_factory, docker_client):
         PIN_LOCAL_IMAGES="true",
         DUMMY_PASSWORD_FILE="lab-password",
         USER_VOLUME=f"{name}-user-{{username}}",
+        # Shared storage, as a single node has it: a folder (the playbook mounts one on a cluster).
+        USER_STORAGE="shared",
+        USER_STORAGE_PATH=str(folder / "users"),
         MEM_LIMIT="512M",
         CPU_LIMIT="0.5",
         POLL_INTERVAL="5",
@@ -99,14 +103,26 @@ def server_service(client, stack, user):
 def test_files_survive_a_stop_and_start(deployment):
     user = HubUser(deployment["url"], "alice", deployment["password"])
     user.start()
-    response = user.contents(
-        "PUT", "work/notes.txt", json={"type": "file", "format": "text", "content": "kept"}
-    )
-    assert response.status_code == 201, response.text
+    # At the root of JupyterLab's file browser, and in a folder made there.
+    for path, body in (("thesis.txt", {"type": "file", "format": "text", "content": "kept"}),
+                       ("work", {"type": "directory"}),
+                       ("work/notes.txt", {"type": "file", "format": "text", "content": "too"})):
+        response = user.contents("PUT", path, json=body)
+        assert response.status_code == 201, response.text
     user.stop()
     user.start()
-    assert user.contents("GET", "work/notes.txt").json()["content"] == "kept"
+    assert user.contents("GET", "thesis.txt").json()["content"] == "kept"
+    assert user.contents("GET", "work/notes.txt").json()["content"] == "too"
     user.stop()
+
+
+def test_an_admin_sees_where_each_users_files_are(deployment):
+    listing = json.loads(stack_cmd("userdata", "--env", str(deployment["env"]), "--json").stdout)
+    alice = next(row for row in listing if row["user"] == "alice")
+    home = Path(deployment["values"]["USER_STORAGE_PATH"]) / "alice"
+    assert alice == {"user": "alice", "storage": "shared", "directory": str(home),
+                     "owner": "1000:100", "mode": "0o700"}
+    assert (home / "thesis.txt").read_text() == "kept"
 
 
 def test_hub_restart_keeps_servers(deployment, docker_client):

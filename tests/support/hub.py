@@ -48,7 +48,8 @@ c.Spawner.http_timeout = 60
 
 class Hub:
     def __init__(self, client, workdir, *, image, singleuser_image, network, hub_id, prefix,
-                 name, extra_config="", docker_socket="/var/run/docker.sock", ip=None):
+                 name, extra_config="", docker_socket="/var/run/docker.sock", ip=None,
+                 binds=None):
         self.client = client
         self.workdir = Path(workdir)
         self.image = image
@@ -56,6 +57,7 @@ class Hub:
         self.hub_id = hub_id
         self.name = name
         self.docker_socket = docker_socket
+        self.binds = dict(binds or {})  # host path -> the same path in the hub, e.g. shared storage
         # A fixed address: servers' HTTP clients cache the hub's address (aiodns keeps the
         # engine's 600 s DNS answers), so a restarted hub must come back at the same one.
         self.ip = ip
@@ -92,6 +94,7 @@ class Hub:
                 binds={
                     str(self.workdir): {"bind": "/srv/jupyterhub", "mode": "rw"},
                     self.docker_socket: {"bind": "/var/run/docker.sock", "mode": "rw"},
+                    **{host: {"bind": inside, "mode": "rw"} for host, inside in self.binds.items()},
                 },
                 network_mode=self.network,
             ),
@@ -160,7 +163,12 @@ class Hub:
         self.ensure_user(user)
         response = self.api("POST", self._server_path(user, server), json=user_options or {})
         if response.status_code == 201:
-            return True, []
+            # Right after a failed spawn JupyterHub answers 201 while the new spawn is still
+            # under way: ready only if the server says so.
+            model = self.server(user, server)
+            if model and model.get("ready"):
+                return True, []
+            return self.follow_progress(user, server, timeout)
         if response.status_code != 202:
             return False, [{"failed": True, "status": response.status_code,
                             "message": _message(response)}]
@@ -195,14 +203,25 @@ class Hub:
     def _server_path(user, server):
         return f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
 
-    def user_api(self, user, server="", path="/api"):
+    def user_api(self, user, server="", path="/api", method="GET", **kwargs):
         """A request to the user's own server, through the hub's proxy."""
         prefix = f"/user/{user}/{server}/" if server else f"/user/{user}/"
-        return requests.get(
+        return requests.request(
+            method,
             self.url(prefix.rstrip("/") + path),
             headers={"Authorization": f"token {self.token}"},
             timeout=30,
+            **kwargs,
         )
+
+    def write_file(self, user, path, content, server=""):
+        """Save a text file through the user's server's Contents API, as JupyterLab does."""
+        return self.user_api(user, server, f"/api/contents/{path}", method="PUT",
+                             json={"type": "file", "format": "text", "content": content})
+
+    def read_file(self, user, path, server=""):
+        response = self.user_api(user, server, f"/api/contents/{path}")
+        return response.json()["content"] if response.status_code == 200 else None
 
 
 def _message(response):

@@ -66,6 +66,10 @@ def test_container_spec_with_args_and_bind_mount():
     assert env["JUPYTERHUB_ROOT_DIR"] == "/home/jovyan/work"
 
 
+#: Named volumes are labelled with whose they are (so that a remove takes only this hub's).
+WHOSE = {"VolumeOptions": {"Labels": {"swarmspawner.hub": "jupyterhub", "swarmspawner.user": "alice"}}}
+
+
 @pytest.mark.parametrize(
     "mount, expected",
     [
@@ -73,13 +77,13 @@ def test_container_spec_with_args_and_bind_mount():
         (
             {"type": "volume", "source": "NameOfTheVolume", "target": "/home/jovyan/work"},
             {"Type": "volume", "Source": "NameOfTheVolume", "Target": "/home/jovyan/work",
-             "ReadOnly": False},
+             "ReadOnly": False, **WHOSE},
         ),
         # Named path: {username} is the hashed username, as the original made it
         (
             {"type": "volume", "source": "jupyterhub-user-{username}", "target": "/home/jovyan"},
             {"Type": "volume", "Source": "jupyterhub-user-" + md5_username("alice"),
-             "Target": "/home/jovyan", "ReadOnly": False},
+             "Target": "/home/jovyan", "ReadOnly": False, **WHOSE},
         ),
         (
             {"type": "bind", "source": "/data/{username}", "target": "/data"},
@@ -105,7 +109,8 @@ def test_docker_py_mount_objects_still_work():
     assert container(spec)["Mounts"] == [
         {"Type": "volume", "Source": "home-" + md5_username("alice"), "Target": "/home/jovyan",
          "ReadOnly": False, "VolumeOptions": {"DriverConfig": {"Name": "local",
-                                                               "Options": {"o": "x"}}}}
+                                                               "Options": {"o": "x"}},
+                                              "Labels": WHOSE["VolumeOptions"]["Labels"]}}
     ]
 
 

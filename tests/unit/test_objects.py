@@ -35,10 +35,29 @@ def test_named_volume_with_template_and_driver():
         "VolumeOptions": {
             "DriverConfig": {
                 "Name": "local",
-                "Options": {"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/export/{username}"},
+                # Each user's own export directory: the options are templates too.
+                "Options": {"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/export/alice"},
             }
         },
     }
+
+
+def test_named_volumes_are_labelled_with_whose_they_are():
+    labels = {"swarmspawner.hub": "hub", "swarmspawner.user": "alice"}
+    named = make_mount({"source": "v-{username}", "target": "/data", "labels": {"x": "1"}}, NS,
+                       volume_labels=labels)
+    assert named["VolumeOptions"]["Labels"] == {**labels, "x": "1"}
+    assert "VolumeOptions" not in make_mount({"target": "/scratch"}, NS, volume_labels=labels)
+    bind = make_mount({"type": "bind", "source": "/d/{username}", "target": "/d"}, NS,
+                      volume_labels=labels)
+    assert "VolumeOptions" not in bind
+
+
+@pytest.mark.parametrize("device", [":/export/{user}", ":/export/{username}-x", ":/e/{username:>9}"])
+def test_driver_options_are_checked_templates(device):
+    with pytest.raises(SpecError, match="volume driver option 'device'|unknown template field"):
+        make_mount({"source": "v", "target": "/d", "driver": "local",
+                    "driver_opts": {"device": device}}, NS)
 
 
 def test_default_volume_driver_applies_to_named_volumes_only():
@@ -151,7 +170,8 @@ def test_whole_spec():
                 "Labels": labels,
                 "Mounts": [
                     {"Type": "volume", "Source": "home-alice", "Target": "/home/jovyan",
-                     "ReadOnly": False}
+                     "ReadOnly": False, "VolumeOptions": {"Labels": {
+                         "swarmspawner.hub": "hub", "swarmspawner.user": "alice"}}}
                 ],
                 "StopGracePeriod": 5_000_000_000,
                 "User": "1000",
