@@ -648,6 +648,13 @@ class SwarmSpawner(Spawner):
         await self.apply_profile(user_options)
         if self.apply_user_options is not None:
             await super()._run_apply_user_options(user_options)
+        # A volume node that cannot take the server: refused here (HTTP 400, nothing made)
+        # rather than as a failed spawn; start() checks again.
+        if self.volume_node_sticky and not self.volume_node_fallback:
+            try:
+                await self._volume_node_constraints()
+            except SpawnError as e:
+                raise _bad_request(str(e)) from e
 
     def _admin_error(self, error):
         self.log.error("SwarmSpawner profile settings for %s: %s", self._log_name, error)

@@ -55,6 +55,8 @@ RUN_FLAGS = [
     "--security-opt", "systempaths=unconfined",
     "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+    # FUSE, for the shared filesystem of users' files (sshfs: the lab's kernel has no NFS).
+    "--device", "/dev/fuse",
 ]
 
 
@@ -164,6 +166,8 @@ def write_inventory(nodes, path, images_source):
     lines += ["", "[workers]"]
     lines += [f"{n} ansible_host={ip} swarm_labels='{{\"role\": \"notebooks\"}}'"
               for n, ip, manager in nodes if not manager]
+    # The first manager also serves users' files (USER_STORAGE=shared).
+    lines += ["", "[storage]", nodes[0][0]]
     lines += [
         "",
         "[all:vars]",
@@ -198,8 +202,10 @@ def up(args):
 
 
 #: What a lab's env file changes from the defaults: no registry (images by their local ID,
-#: put on every node by the playbook), users' servers on the workers.
-LAB_SETTINGS = {"PIN_LOCAL_IMAGES": "true", "PLACEMENT_CONSTRAINTS": "node.role == worker"}
+#: put on every node by the playbook), users' servers on the workers, users' files shared
+#: through sshfs from the first manager (the lab's kernel has FUSE, no NFS client).
+LAB_SETTINGS = {"PIN_LOCAL_IMAGES": "true", "PLACEMENT_CONSTRAINTS": "node.role == worker",
+                "STORAGE_FILESYSTEM": "sshfs"}
 
 
 def write_env(args):

@@ -10,6 +10,7 @@ tests talk to the first manager's engine over SSH and to the hub through its pub
 
 import json
 import secrets
+import time
 from functools import partial
 from pathlib import Path
 
@@ -168,3 +169,48 @@ def hub_user(hub_url, password):
     yield user
     if user.server_model() is not None:
         user.stop()
+
+
+def node_state(swarm, hostname):
+    return swarm.json(f"node inspect {hostname}")[0]["Status"]["State"]
+
+
+def running_node(swarm, service):
+    nodes = swarm.lines(
+        f"service ps {service} --filter desired-state=running --format '{{{{.Node}}}}'")
+    return nodes[0] if nodes else None
+
+
+@pytest.fixture
+def lose_engine(swarm, node_host):
+    """Stop the engine of a node; start it again afterwards and wait until the node is back."""
+    lost = []
+
+    def lose(hostname):
+        host = node_host(hostname)
+        host.check_output("systemctl stop docker.socket docker.service")
+        lost.append((hostname, host))
+        return time.monotonic()
+
+    yield lose
+    for hostname, host in lost:
+        host.check_output("systemctl start docker.service")
+        assert wait_for(lambda: node_state(swarm, hostname) == "ready", timeout=120), hostname
+
+
+def write(user, path, content):
+    """Save a text file in the user's server, as JupyterLab's editor does."""
+    return user.contents("PUT", path, json={"type": "file", "format": "text", "content": content})
+
+
+def read(user, path):
+    response = user.contents("GET", path)
+    return response.json()["content"] if response.status_code == 200 else None
+
+
+@pytest.fixture
+def node_loss_enabled(pytestconfig, workers):
+    if not pytestconfig.option.e2e_node_loss:
+        pytest.skip("the node-loss tests stop a worker's engine: pass --e2e-node-loss")
+    if len(workers) < 2:
+        pytest.skip("the node-loss tests need two workers (one to lose, one to land on)")

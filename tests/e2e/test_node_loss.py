@@ -6,9 +6,7 @@ operator would not want on a cluster in use.
 
 import time
 
-import pytest
-
-from tests.e2e.conftest import user_service, wait_for
+from tests.e2e.conftest import node_state, read, running_node, user_service, wait_for, write
 
 #: JupyterHub spreads each server's polls by up to this share of the poll interval.
 POLL_JITTER = 0.1
@@ -17,44 +15,12 @@ POLL_JITTER = 0.1
 SLACK = 5
 
 
-@pytest.fixture
-def node_loss_enabled(pytestconfig, workers):
-    if not pytestconfig.option.e2e_node_loss:
-        pytest.skip("the node-loss test stops a worker's engine: pass --e2e-node-loss")
-    if len(workers) < 2:
-        pytest.skip("the node-loss test needs two workers (one to lose, one to land on)")
-
-
-def node_state(swarm, hostname):
-    return swarm.json(f"node inspect {hostname}")[0]["Status"]["State"]
-
-
-def running_node(swarm, service):
-    nodes = swarm.lines(
-        f"service ps {service} --filter desired-state=running --format '{{{{.Node}}}}'")
-    return nodes[0] if nodes else None
-
-
-@pytest.fixture
-def lose_engine(swarm, node_host):
-    """Stop the engine of a node; start it again afterwards and wait until the node is back."""
-    lost = []
-
-    def lose(hostname):
-        host = node_host(hostname)
-        host.check_output("systemctl stop docker.socket docker.service")
-        lost.append((hostname, host))
-        return time.monotonic()
-
-    yield lose
-    for hostname, host in lost:
-        host.check_output("systemctl start docker.service")
-        assert wait_for(lambda: node_state(swarm, hostname) == "ready", timeout=120), hostname
-
-
 def test_hub_notices_a_lost_node_and_the_next_start_lands_on_a_live_one(
         node_loss_enabled, hub_user, swarm, env, lose_engine):
     hub_user.start()
+    shared = env.USER_STORAGE == "shared"
+    if shared:
+        assert write(hub_user, "before-the-loss.txt", "still here").status_code == 201
     service = user_service(swarm, env, hub_user.name)
     lost_node = running_node(swarm, service)
     assert lost_node
@@ -79,3 +45,6 @@ def test_hub_notices_a_lost_node_and_the_next_start_lands_on_a_live_one(
     assert node_state(swarm, new_node) == "ready"
     response = hub_user.request("GET", f"/user/{hub_user.name}/api")
     assert response.status_code == 200 and "version" in response.json()
+    if shared:
+        # Shared storage: the file written on the lost node is there on the new one.
+        assert read(hub_user, "before-the-loss.txt") == "still here"

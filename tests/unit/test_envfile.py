@@ -58,12 +58,34 @@ def test_values_are_parsed_into_their_forms():
         ("SQLITE_SYNCHRONOUS", "OFF", "NORMAL or FULL"),
         ("IDLE_TIMEOUT", "1h", "a number of seconds"),
         ("MEM_LMIT", "2G", "not a setting this deployment knows"),
+        ("USER_STORAGE", "nfs", "shared or local or none"),
+        ("STORAGE_FILESYSTEM", "glusterfs", "nfs or sshfs or existing"),
+        ("USER_STORAGE_PATH", "srv/users", "an absolute path on the nodes"),
+        ("USER_STORAGE_PATH", "/srv/../etc", "an absolute path on the nodes"),
+        ("USER_UID", "jovyan", "a numeric user or group id"),
+        ("USER_DIR_MODE", "rwx", "an octal file mode"),
+        ("USER_DIR_MODE", "0800", "an octal file mode"),
+        ("NFS_EXPORT", "/export/home", "SERVER:/PATH"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_form(name, value, expected):
     with pytest.raises(envfile.EnvError) as error:
         envfile.parse({name: value}, check_files=False)
     assert name in str(error.value) and expected in str(error.value)
+
+
+def test_storage_settings():
+    settings = envfile.parse({"USER_STORAGE_PATH": "/data/users/", "USER_DIR_MODE": "0750",
+                              "NFS_EXPORT": "10.0.0.5:/export/jupyterhub"}, check_files=False)
+    assert settings.USER_STORAGE == "shared" and settings.USER_VOLUME_TARGET == "/home/jovyan"
+    assert settings.USER_STORAGE_PATH == "/data/users"
+    assert settings.USER_DIR_MODE == 0o750 and settings.USER_UID == 1000
+    assert settings.NFS_EXPORT == "10.0.0.5:/export/jupyterhub"
+
+
+def test_local_storage_needs_a_volume_name():
+    with pytest.raises(envfile.EnvError, match="USER_STORAGE=local needs USER_VOLUME"):
+        envfile.parse({"USER_STORAGE": "local", "USER_VOLUME": ""}, check_files=False)
 
 
 def test_every_problem_is_reported_at_once():

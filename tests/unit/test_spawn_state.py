@@ -152,3 +152,29 @@ def test_a_users_reservations_stay_within_the_hubs_totals(spawner_factory, cpu, 
         assert refused in e.jupyterhub_message and "Stop one" in e.jupyterhub_message
     else:
         assert refused is None
+
+
+def test_the_volume_node_outlives_the_server(spawner_factory):
+    spawner = spawner_factory(config={"SwarmSpawner": {"volume_node_sticky": True}})
+    spawner.load_state({"service_id": "s1", "service_name": "jupyter-alice--1",
+                        "volume_node": {"id": "n1", "name": "worker1"}})
+    spawner.clear_state()  # what JupyterHub does when the server stops
+    assert spawner.get_state() == {"volume_node": {"id": "n1", "name": "worker1"}}
+
+
+def test_a_users_other_servers_tell_where_the_volumes_are(spawner_factory):
+    spawner = spawner_factory(servername="gpu")
+    spawner.user.orm_user = SimpleNamespace(orm_spawners={
+        "": SimpleNamespace(state={"volume_node": {"id": "n2", "name": "worker2"}}),
+        "gpu": SimpleNamespace(state=None)})
+    assert spawner._known_volume_node() == {"id": "n2", "name": "worker2"}
+
+
+def test_shared_storage_mounts_the_users_directory_where_jupyterlab_opens(spawner_factory):
+    spawner = spawner_factory(username="Alice Smith", config={"SwarmSpawner": {
+        "shared_home_root": "/srv/users", "home_target": "/home/jovyan"}})
+    spec = make_service_spec(spawner.service_settings())
+    mounts = spec["task_template"]["ContainerSpec"]["Mounts"]
+    assert mounts == [{"Type": "bind", "Source": spawner.home_dir(), "Target": "/home/jovyan",
+                       "ReadOnly": False}]
+    assert spawner.home_dir().startswith("/srv/users/alice-smith-")
