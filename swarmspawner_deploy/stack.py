@@ -217,11 +217,16 @@ def wait_until_up(env, client, timeout=300):
          f"{env.STACK_NAME}_hub")
 
 
-def remove(env_path, volumes):
+def load_deployed(env_path):
+    """The env file of a deployment that exists (files it names need not be here)."""
     try:
-        env = load(env_path, check_files=False)
+        return load(env_path, check_files=False)
     except EnvError as e:
         fail("; ".join(e.problems))
+
+
+def remove(env_path, volumes):
+    env = load_deployed(env_path)
     client = docker.from_env(version="auto")
     stack = env.STACK_NAME
     log(f"removing stack {stack}")
@@ -270,10 +275,7 @@ def remove_user_data(client, env):
 
 def userdata(env_path, as_json):
     """Where each user's files live, from the hub's own view (its database, its mounts)."""
-    try:
-        env = load(env_path, check_files=False)
-    except EnvError as e:
-        fail("; ".join(e.problems))
+    env = load_deployed(env_path)
     client = docker.from_env(version="auto")
     hubs = client.containers.list(
         filters={"label": f"com.docker.swarm.service.name={env.STACK_NAME}_hub"})
