@@ -8,6 +8,7 @@ settings, say) goes in the file HUB_EXTRA_CONFIG names.
 import os
 import sys
 
+from swarmspawner import proxy
 from swarmspawner_deploy.envfile import load
 from swarmspawner_deploy import profilesfile
 from swarmspawner_deploy.hubdb import tune_sqlite
@@ -34,6 +35,10 @@ c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie_secret"))
 c.CryptKeeper.keys = [secret("crypt_key")]
 # The proxy is its own service; the hub only configures it.
 c.ConfigurableHTTPProxy.should_start = False
+# A restarted proxy has no routes and a new address: the hub looks the proxy up afresh and
+# puts the routes back within seconds, not minutes.
+c.JupyterHub.proxy_class = "swarmspawner.proxy.RouteKeepingProxy"
+c.JupyterHubHTTPClient.connector_options = proxy.fresh_lookups()
 c.ConfigurableHTTPProxy.api_url = "http://proxy:8001"
 c.ConfigurableHTTPProxy.auth_token = secret("proxy_token")
 # Servers outlive hub restarts: the hub adopts them again when it comes back.
@@ -79,9 +84,11 @@ c.SwarmSpawner.image = os.environ.get("SINGLEUSER_IMAGE_REF", env.SINGLEUSER_IMA
 c.SwarmSpawner.hub_id = env.STACK_NAME
 c.SwarmSpawner.service_prefix = env.SERVICE_PREFIX
 c.SwarmSpawner.networks = [env.NETWORK_NAME]
-# Servers reach the hub's API through the proxy: its address stays the same when the hub
-# restarts, while servers' HTTP clients cache a name's address for minutes (aiodns keeps
-# the engine's 600 s DNS answers), so a new hub address would go unseen.
+# Servers reach the hub's API through the proxy's port on the proxy's node (published in host
+# mode): that address stays valid when the hub or the proxy restarts, while a service name's
+# address changes and servers' HTTP clients keep the old one for 600 s (aiodns keeps the
+# engine's DNS answers). The name is the fallback should the proxy have no running task.
+c.SwarmSpawner.hub_connect_service = f"{env.STACK_NAME}_proxy"
 c.SwarmSpawner.hub_connect_url = "http://proxy:8000"
 c.Spawner.cpu_limit = env.CPU_LIMIT
 c.Spawner.mem_limit = env.MEM_LIMIT

@@ -30,7 +30,7 @@ from traitlets import (
 )
 
 from . import profiles as profiles_mod
-from . import slugs, storage, units
+from . import hubaddress, slugs, storage, units
 from .client import AsyncDocker
 from .errors import SpawnError
 from .form import render_form
@@ -158,8 +158,22 @@ class SwarmSpawner(Spawner):
     jupyterhub_service_name = Unicode(
         "",
         help="""The Swarm service name of the hub (the original cassinyspawner's setting). When
-        set and `hub_connect_url` is not, servers reach the hub's API at
-        `http://{jupyterhub_service_name}:{hub port}`.""",
+        set and `hub_connect_url` is not: if that service publishes a port in host mode (the
+        hub's own proxy, or its API), servers reach the hub at that node's address and port,
+        which stay valid when the hub restarts (see `hub_connect_service`); otherwise at
+        `http://{jupyterhub_service_name}:{hub port}`, an address servers keep for the
+        engine's DNS TTL (600 s) after a hub restart.""",
+    ).tag(config=True)
+
+    hub_connect_service = Unicode(
+        "",
+        help="""A Swarm service that publishes, in host mode, a port reaching the hub's API,
+        e.g. the proxy's public port (`jupyterhub_proxy`; a stack's short name `proxy` works
+        too). Each server then reaches the hub at `http://{node address}:{published port}` of
+        the node running that service, looked up at each start: unlike a service name (whose
+        address servers keep for 600 s, while a restarted task gets a new one) or a virtual IP
+        (which needs IPVS), it stays valid when the hub or the proxy restarts. Overrides
+        `hub_connect_url` when the service is found; falls back to it when not.""",
     ).tag(config=True)
 
     # --- where it runs ----------------------------------------------------------
@@ -678,6 +692,60 @@ class SwarmSpawner(Spawner):
         port = urlparse(self.hub.api_url).port or 8081
         return f"http://{self.jupyterhub_service_name}:{port}"
 
+    #: Per hub process: service name -> (the address found, when), so that 100 starts at
+    #: once ask the engine once.
+    _hub_addresses = {}
+    _hub_address_warned = set()
+    HUB_ADDRESS_TTL = 10
+
+    _configured_hub_url = None
+
+    def _base_hub_connect_url(self):
+        """hub_connect_url as configured (or defaulted), before a start set it."""
+        if self._configured_hub_url is None:
+            self._configured_hub_url = (self.hub_connect_url,)
+        return self._configured_hub_url[0]
+
+    async def _stable_hub_connect_url(self):
+        """``http://node:port`` of the service that publishes the hub's API in host mode."""
+        name = self.hub_connect_service
+        if not name and self.jupyterhub_service_name and (
+                self._base_hub_connect_url() == self._default_hub_connect_url()):
+            name = self.jupyterhub_service_name
+        if not name:
+            return None
+        loop = asyncio.get_running_loop()
+        cached = self._hub_addresses.get(name)
+        if cached and loop.time() - cached[1] < self.HUB_ADDRESS_TTL:
+            return cached[0]
+        url = await self._look_up_published_address(name)
+        if url is None and name not in self._hub_address_warned:
+            self._hub_address_warned.add(name)
+            self.log.warning(
+                "Service %s publishes no port in host mode on a running task: servers reach the"
+                " hub at %s", name, self._base_hub_connect_url() or self.hub.api_url)
+        if url is None:
+            return cached[0] if cached else None
+        self._hub_addresses[name] = (url, loop.time())
+        return url
+
+    async def _look_up_published_address(self, name):
+        service = hubaddress.find_service(
+            await self.docker.call("services", filters={"name": name}), name)
+        if service is None:
+            return None
+        hub_port = urlparse(self.hub.api_url).port or 8081
+        port = hubaddress.host_mode_port(service, preferred_target=hub_port)
+        node_id = hubaddress.running_node_id(await self.docker.call(
+            "tasks", filters={"service": service["ID"], "desired-state": "running"}))
+        if port is None or node_id is None:
+            return None
+        address = hubaddress.node_address(await self.docker.call("inspect_node", node_id))
+        if address and hubaddress.is_loopback(address):
+            bridge = await self.docker.call("inspect_network", "docker_gwbridge")
+            address = (bridge.get("IPAM", {}).get("Config") or [{}])[0].get("Gateway")
+        return f"http://{address}:{port}" if address else None
+
     # --- state ------------------------------------------------------------------
 
     service_id = Unicode("")
@@ -851,6 +919,10 @@ class SwarmSpawner(Spawner):
                 "The hub has no network for servers: set c.SwarmSpawner.networks to the overlay"
                 " network the hub and the proxy are on."
             )
+        base_url = self._base_hub_connect_url()
+        # Read by get_env() for JUPYTERHUB_API_URL.
+        self.hub_connect_url = await self._stable_hub_connect_url() or base_url
+        self.log.debug("Server %s reaches the hub at %s", self._log_name, self.hub_connect_url)
         try:
             settings = self.service_settings()
             settings.placement_constraints = [

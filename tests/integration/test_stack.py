@@ -5,6 +5,7 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -142,6 +143,40 @@ def test_hub_restart_keeps_servers(deployment, docker_client):
     assert wait_for(lambda: user.server_model()["ready"])
     assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
     assert server_service(docker_client, stack, "bob").id == before
+    user.stop()
+
+
+def test_a_proxy_restart_costs_running_servers_seconds(deployment, docker_client):
+    """Servers reach the hub at the proxy's node and port, which outlive the proxy's task, and
+    the hub puts the new proxy's routes back within seconds."""
+    stack = deployment["name"]
+    user = HubUser(deployment["url"], "pia", deployment["password"])
+    user.start()
+    before = server_service(docker_client, stack, "pia").id
+    env = server_service(docker_client, stack, "pia").attrs["Spec"]["TaskTemplate"][
+        "ContainerSpec"]["Env"]
+    assert f"JUPYTERHUB_API_URL=http://172.18.0.1:{PORT}/hub/api" in env  # single node: gwbridge
+
+    def fresh_login():
+        try:
+            token = user._make_token()  # a token the server has never seen: it asks the hub
+            return requests.get(f"{deployment['url']}/user/pia/api", timeout=5,
+                                headers={"Authorization": f"token {token}"}).status_code == 200
+        except (requests.RequestException, ValueError):
+            return False
+
+    proxy = docker_client.services.get(f"{stack}_proxy")
+    old_tasks = {t["ID"] for t in proxy.tasks()}
+    started = time.monotonic()
+    subprocess.run(["docker", "service", "update", "--force", "--detach", f"{stack}_proxy"],
+                   check=True, capture_output=True)
+    assert wait_for(lambda: any(t["ID"] not in old_tasks and t["Status"]["State"] == "running"
+                                for t in proxy.tasks()), timeout=60, interval=0.2)
+    assert wait_for(fresh_login, timeout=120, interval=0.5)
+    recovered = time.monotonic() - started
+    print(f"\nstack: after a proxy restart, fresh logins worked again in {recovered:.1f} s")
+    assert recovered <= 30
+    assert server_service(docker_client, stack, "pia").id == before
     user.stop()
 
 

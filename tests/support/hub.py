@@ -32,7 +32,8 @@ c.Authenticator.allow_all = True
 c.JupyterHub.services = [{{"name": "tester", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [{{
     "name": "tester",
-    "scopes": ["admin:users", "admin:servers", "admin:groups", "access:servers", "read:hub"],
+    "scopes": ["admin:users", "admin:servers", "admin:groups", "access:servers", "read:hub",
+               "tokens"],
     "services": ["tester"],
 }}]
 c.SwarmSpawner.image = {image!r}
