@@ -83,3 +83,13 @@ def service_name(prefix, username, servername=""):
 def md5_username(username):
     """The hex MD5 of a username: what the original package used in names and mounts."""
     return hashlib.md5(username.encode("utf8")).hexdigest()
+
+
+def template_fields(username, servername="", prefix=""):
+    """The fields of mount and volume templates for one server: all DNS- and volume-name-safe."""
+    return {
+        "username": user_slug(username),
+        "servername": safe_slug(servername) if servername else "",
+        "prefix": prefix,
+        "username_md5": md5_username(username),
+    }

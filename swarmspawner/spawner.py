@@ -73,6 +73,8 @@ class SpawnState:
     #: Settings this spawn changed (profile, group overrides) -> their values before.
     saved: dict = field(default_factory=dict)
     options_applied: bool = False
+    #: Placement on the user's volume node, decided once (the REST request's check, then start).
+    node_constraints: list | None = None
     starting: bool = False
     finished: bool = False
     _events: list = field(default_factory=list)
@@ -663,12 +665,11 @@ class SwarmSpawner(Spawner):
         if self.apply_user_options is not None:
             await super()._run_apply_user_options(user_options)
         # A volume node that cannot take the server: refused here (HTTP 400, nothing made)
-        # rather than as a failed spawn; start() checks again.
-        if self.volume_node_sticky and not self.volume_node_fallback:
-            try:
-                await self._volume_node_constraints()
-            except SpawnError as e:
-                raise _bad_request(str(e)) from e
+        # rather than as a failed spawn; start() uses what this decided.
+        try:
+            await self._volume_node_constraints()
+        except SpawnError as e:
+            raise _bad_request(str(e)) from e
 
     def _admin_error(self, error):
         self.log.error("SwarmSpawner profile settings for %s: %s", self._log_name, error)
@@ -790,12 +791,7 @@ class SwarmSpawner(Spawner):
 
     def mount_namespace(self):
         """Fields for mount sources: all DNS- and volume-name-safe."""
-        return {
-            "username": slugs.user_slug(self.user.name),
-            "servername": slugs.safe_slug(self.name) if self.name else "",
-            "prefix": self.service_prefix,
-            "username_md5": slugs.md5_username(self.user.name),
-        }
+        return slugs.template_fields(self.user.name, self.name, self.service_prefix)
 
     def home_dir(self):
         """The user's directory on shared storage (the same path on every node), or None."""
@@ -834,7 +830,14 @@ class SwarmSpawner(Spawner):
         return {}
 
     async def _volume_node_constraints(self):
-        """Placement on the user's volume node; a sentence naming it when it cannot be used."""
+        """Placement on the user's volume node, once per spawn; a sentence naming the node
+        when it cannot be used."""
+        spawn = self._spawn_state()
+        if spawn.node_constraints is None:
+            spawn.node_constraints = await self._decide_volume_node()
+        return spawn.node_constraints
+
+    async def _decide_volume_node(self):
         if not self.volume_node_sticky:
             return []
         node = self._known_volume_node()

@@ -18,8 +18,7 @@ from .envfile import load
 
 
 def volume_name(template, username):
-    return expand_template(template, {"username": slugs.user_slug(username), "servername": "",
-                                      "prefix": "", "username_md5": slugs.md5_username(username)})
+    return expand_template(template, slugs.template_fields(username))
 
 
 def locations(env, users):

@@ -214,3 +214,13 @@ def node_loss_enabled(pytestconfig, workers):
         pytest.skip("the node-loss tests stop a worker's engine: pass --e2e-node-loss")
     if len(workers) < 2:
         pytest.skip("the node-loss tests need two workers (one to lose, one to land on)")
+
+
+#: Where the stack role puts the env file and the deploy tooling on the first manager.
+STACK_DIR = "/opt/swarmspawner"
+
+
+def deploy(manager, env_file):
+    """Deploy the stack from an env file in STACK_DIR, as the stack role does, and wait."""
+    manager.check_output(
+        f"cd {STACK_DIR} && venv/bin/swarmspawner-stack deploy --env {env_file} --wait")

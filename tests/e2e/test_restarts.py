@@ -14,12 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.e2e.conftest import user_service, wait_for, write
+from tests.e2e.conftest import STACK_DIR, deploy, user_service, wait_for, write
 from tests.support.user import HubUser
 
 USERS = 4
 RECOVERY_S = 30
-STACK_DIR = "/opt/swarmspawner"
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +73,6 @@ def time_to_recovery(users, started, limit=120):
 
 def stack_tasks(swarm, env, service):
     return set(swarm.lines(f"service ps -q --filter desired-state=running {env.STACK_NAME}_{service}"))
-
-
-def deploy(manager, env_file):
-    manager.check_output(
-        f"cd {STACK_DIR} && venv/bin/swarmspawner-stack deploy --env {env_file} --wait")
 
 
 def restart_proxy(manager, env):

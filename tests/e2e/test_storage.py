@@ -13,6 +13,8 @@ import time
 import pytest
 
 from tests.e2e.conftest import (
+    STACK_DIR,
+    deploy,
     node_state,
     read,
     running_node,
@@ -22,7 +24,6 @@ from tests.e2e.conftest import (
 )
 from tests.support.user import HubUser
 
-STACK_DIR = "/opt/swarmspawner"  # where the stack role puts the env file and the tooling
 CYCLES = 6
 
 
@@ -124,10 +125,6 @@ def test_an_admin_lists_where_each_users_files_are(shared, hub_user, manager, en
 
 
 # --- node-local volumes ------------------------------------------------------------------------
-
-def deploy(manager, env_file):
-    manager.check_output(f"cd {STACK_DIR} && venv/bin/swarmspawner-stack deploy --env {env_file} --wait")
-
 
 @pytest.fixture(scope="module")
 def local_storage(manager, env):

@@ -178,3 +178,11 @@ def test_shared_storage_mounts_the_users_directory_where_jupyterlab_opens(spawne
     assert mounts == [{"Type": "bind", "Source": spawner.home_dir(), "Target": "/home/jovyan",
                        "ReadOnly": False}]
     assert spawner.home_dir().startswith("/srv/users/alice-smith-")
+
+
+@pytest.mark.parametrize("name", ["../../etc", "..", "a/../../b", ".", "x/y"])
+def test_a_hostile_user_name_stays_inside_the_shared_root(spawner_factory, name):
+    spawner = spawner_factory(username=name, config={"SwarmSpawner": {"shared_home_root": "/srv/u"}})
+    home = spawner.home_dir()
+    assert home.startswith("/srv/u/") and "/" not in home[len("/srv/u/"):]
+    assert home[len("/srv/u/"):] not in ("", ".", "..")
