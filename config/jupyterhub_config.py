@@ -1,8 +1,8 @@
 """The hub's whole configuration, from the deployment's env file.
 
 The stack mounts the env file as a Docker config and the secrets as Docker secrets;
-nothing here needs editing. Extra Python configuration (a real authenticator's
-settings, say) goes in the file HUB_EXTRA_CONFIG names.
+nothing here needs editing. Extra Python configuration goes in the file HUB_EXTRA_CONFIG
+names (a Docker secret too: it may hold anything).
 """
 
 import os
@@ -11,7 +11,8 @@ import sys
 from swarmspawner import proxy
 from swarmspawner_deploy.envfile import load
 from swarmspawner_deploy import profilesfile
-from swarmspawner_deploy.hubdb import tune_sqlite
+from swarmspawner_deploy.hubdb import tune_sqlite, with_password
+from swarmspawner_deploy.login import login_config
 
 ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
 SECRETS = "/run/secrets"
@@ -23,12 +24,17 @@ def secret(name):
         return f.read().strip()
 
 
+def has_secret(name):
+    return os.path.isfile(os.path.join(SECRETS, name))
+
+
 c = get_config()  # noqa: F821
 
 # --- hub and proxy ------------------------------------------------------------
 c.JupyterHub.hub_ip = "0.0.0.0"
 c.JupyterHub.hub_connect_ip = "hub"  # the hub service's name on the overlay network
-c.JupyterHub.db_url = env.DB_URL
+c.JupyterHub.db_url = (with_password(env.DB_URL, secret("db_password"))
+                      if has_secret("db_password") else env.DB_URL)
 if env.DB_URL.startswith("sqlite:"):
     tune_sqlite(env.SQLITE_SYNCHRONOUS)
 c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie_secret"))
@@ -49,14 +55,10 @@ c.JupyterHub.named_server_limit_per_user = env.NAMED_SERVER_LIMIT
 if env.ACTIVE_SERVER_LIMIT:
     c.JupyterHub.active_server_limit = env.ACTIVE_SERVER_LIMIT
 
-# --- users --------------------------------------------------------------------
-if env.AUTHENTICATOR == "dummy":
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.user_password = secret("lab_password")
-    c.Authenticator.allow_all = True
-else:
-    c.JupyterHub.authenticator_class = env.AUTHENTICATOR
-c.Authenticator.admin_users = set(env.ADMIN_USERS)
+# --- login: AUTHENTICATOR and its settings (swarmspawner_deploy/login.py) ---------
+for section, traits in login_config(env, secret).items():
+    for trait, value in traits.items():
+        setattr(c[section], trait, value)
 
 if env.IDLE_TIMEOUT:
     c.JupyterHub.services = [
@@ -126,5 +128,5 @@ if PROFILES:
     c.SwarmSpawner.profile_list = lambda spawner: profilesfile.for_groups(
         PROFILES, {group.name for group in spawner.user.groups})
 
-if env.HUB_EXTRA_CONFIG:
-    load_subconfig("/etc/swarmspawner/extra_config.py")  # noqa: F821
+if has_secret("extra_config"):
+    load_subconfig(os.path.join(SECRETS, "extra_config"))  # noqa: F821

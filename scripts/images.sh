@@ -84,9 +84,13 @@ stamp=$(cat "${reqs[@]}" docker/constraints.txt docker/pip-target.env | sha256su
 if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ] || ! compgen -G "$wheels/*.whl" >/dev/null; then
     log "downloading wheels into $wheels"
     rm -f "$wheels"/*.whl "$wheels/.stamp"
+    # Pure-Python dependencies published only as source (NativeAuthenticator's onetimepass):
+    # built into wheels here, where the resolver below finds them.
+    $PIP wheel --quiet --disable-pip-version-check --no-deps -w "$wheels" onetimepass \
+        2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
     # (The grep drops warnings about local index directories from this machine's pip config.)
     (set -a && . docker/pip-target.env && set +a &&
-        $PIP download --quiet --disable-pip-version-check -d "$wheels" \
+        $PIP download --quiet --disable-pip-version-check -d "$wheels" --find-links "$wheels" \
             -c docker/constraints.txt "${reqs[@]/#/-r}") \
         2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2)
     echo "$stamp" >"$wheels/.stamp"

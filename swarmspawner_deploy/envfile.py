@@ -26,7 +26,11 @@ from .hubdb import SQLITE_SYNCHRONOUS
 from .profilesfile import ProfilesFileError
 from .profilesfile import load as load_profiles_file
 
-AUTHENTICATORS = ("dummy",)
+AUTHENTICATORS = ("native", "github", "generic", "ldap", "dummy")
+TLS_MODES = ("internal", "files", "acme", "off")
+#: TLS=internal: the deployment's own CA, made beside the env file on the first deploy.
+INTERNAL_CA_CERT = "secrets/internal-ca.crt"
+INTERNAL_CA_KEY = "secrets/internal-ca.key"
 STORAGE_MODES = ("shared", "local", "none")
 STORAGE_FILESYSTEMS = ("nfs", "sshfs", "existing")
 _CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -130,15 +134,42 @@ def _authenticator(value):
     if value in AUTHENTICATORS or _CLASS_PATH.match(value):
         return value
     raise ValueError(
-        "'dummy' (a shared password, for a lab) or an authenticator's class path, e.g."
-        " oauthenticator.github.GitHubOAuthenticator"
+        ", ".join(AUTHENTICATORS[:-1]) + f" or {AUTHENTICATORS[-1]}, or an authenticator's class"
+        " path configured in HUB_EXTRA_CONFIG, e.g. oauthenticator.gitlab.GitLabOAuthenticator"
     )
 
 
 def _db_url(value):
     if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg2://")):
         raise ValueError("a sqlite:// or postgresql:// database URL")
+    if re.match(r"^[\w+]+://[^/@]*:[^/@]*@", value):
+        raise ValueError("a database URL without a password (put the password in the file"
+                         " DB_PASSWORD_FILE names: it reaches the hub as a Docker secret)")
     return value
+
+
+def _host_name(value):
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+                        r"[A-Za-z0-9])?)*", value):
+        raise ValueError("a host name such as hub.example.org (no scheme, port or path)")
+    return value.lower()
+
+
+def _url(value):
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("an http:// or https:// URL, or empty")
+    return value
+
+
+def _ldap_uri(value):
+    if value and not re.fullmatch(r"ldaps?://[A-Za-z0-9.\-\[\]:]+?(:\d{1,5})?/?", value):
+        raise ValueError("ldap://HOST[:PORT] or ldaps://HOST[:PORT], or empty")
+    return value.rstrip("/")
+
+
+def _dn_list(value):
+    # DNs contain commas: a list of them is ';'-separated.
+    return [item.strip() for item in value.split(";") if item.strip()]
 
 
 def _sqlite_synchronous(value):
@@ -243,8 +274,9 @@ VARIABLES = [
         "Stack",
         ("STACK_NAME", "jupyterhub", _name,
          "Name of the Swarm stack (docker stack ls)."),
-        ("PUBLIC_PORT", "8000", _port,
-         "Port the proxy publishes on its node (host mode)."),
+        ("PUBLIC_PORT", "443", _port,
+         "Port users reach the hub on, published in host mode on its node: HTTPS at the edge"
+         " (Caddy), or the proxy's plain HTTP with TLS=off."),
         ("NETWORK_NAME", "jupyterhub", _name,
          "Overlay network of the proxy, the hub and every user's server."),
         ("HUB_DATA_VOLUME", "jupyterhub-data", _name,
@@ -257,23 +289,109 @@ VARIABLES = [
         ("HUB_CONSTRAINT", "node.role == manager", _text,
          "Where the hub runs; it needs a manager's Docker socket."),
         ("DB_URL", "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite", _db_url,
-         "The hub's database; PostgreSQL works too (postgresql://...)."),
+         "The hub's database; PostgreSQL works too (postgresql://USER@HOST/DB, no password"
+         " here)."),
+        ("DB_PASSWORD_FILE", "", _text,
+         "File holding the database password (it reaches the hub as a Docker secret); empty"
+         " when DB_URL needs none."),
         ("SQLITE_SYNCHRONOUS", "NORMAL", _sqlite_synchronous,
          "With a sqlite:// DB_URL: NORMAL (WAL; a commit does not wait for the disk, so many users"
          " starting or stopping at once do not stall the hub; a power cut may lose the last"
          " commits) or FULL (every commit waits for the disk)."),
     ),
     *_vars(
-        "Users",
-        ("AUTHENTICATOR", "dummy", _authenticator,
-         "'dummy': any user name with the password in DUMMY_PASSWORD_FILE (a lab only);"
-         " or a class path, configured in HUB_EXTRA_CONFIG."),
-        ("DUMMY_PASSWORD_FILE", "secrets/lab-password", _text,
-         "File holding the lab password for AUTHENTICATOR=dummy (kept out of git)."),
+        "Front door (HTTPS)",
+        ("PUBLIC_HOST", "localhost", _host_name,
+         "The host name users type (in DNS, naming the node the edge runs on): the certificate is"
+         " for it, and OAuth callbacks go to https://PUBLIC_HOST[:PUBLIC_PORT]/hub/oauth_callback."),
+        ("TLS", "internal", _choice(*TLS_MODES),
+         "internal: a certificate from this deployment's own CA, made beside this file as"
+         f" {INTERNAL_CA_CERT} (give it to browsers, or curl --cacert), for labs and trials;"
+         " files: your own certificate (TLS_CERT_FILE, TLS_KEY_FILE); acme: a certificate for"
+         " PUBLIC_HOST from an ACME CA (Let's Encrypt), renewed without restarts (PUBLIC_HOST in"
+         " public DNS, PUBLIC_PORT=443, HTTP_PORT=80); off: plain HTTP from the proxy at"
+         " PUBLIC_PORT, for a TLS terminator of your own in front."),
+        ("HTTP_PORT", "80", _port,
+         "The edge's plain HTTP port: it redirects to HTTPS (and answers ACME's HTTP challenge)."),
+        ("INTERNAL_PORT", "8000", _port,
+         "With TLS on: the port the proxy publishes on its node for users' servers to reach the"
+         " hub (plain HTTP: keep it closed to everything outside the cluster)."),
+        ("TLS_CERT_FILE", "", _text,
+         "files: the certificate chain (PEM), the server's certificate first."),
+        ("TLS_KEY_FILE", "", _text,
+         "files: its private key (PEM); it reaches the edge as a Docker secret."),
+        ("ACME_EMAIL", "", _text,
+         "acme: the contact address for the CA's notices; empty for none."),
+        ("ACME_CA", "", _url,
+         "acme: the CA's ACME directory URL; empty for Let's Encrypt."),
+    ),
+    *_vars(
+        "Login",
+        ("AUTHENTICATOR", "native", _authenticator,
+         "How users log in. native: users sign up on the hub and an admin approves each account"
+         " at /hub/authorize (ADMIN_USERS sign up first, and are admins at once); github or"
+         " generic: OAuth 2 / OpenID Connect (OAUTH_*); ldap: a directory (LDAP_*); dummy: any"
+         " user name with the password in DUMMY_PASSWORD_FILE (a lab only: not a login); or an"
+         " authenticator's class path, configured in HUB_EXTRA_CONFIG."),
         ("ADMIN_USERS", "", _list,
-         "Comma-separated admin user names."),
+         "Comma-separated admin user names; they can log in with every authenticator."),
+        ("ALLOWED_USERS", "", _list,
+         "github, generic, ldap: comma-separated users let in besides the allowed organisations"
+         " or groups."),
+        ("ALLOW_ALL_USERS", "false", _bool,
+         "github, generic, ldap: let in everyone the provider or directory accepts."),
+        ("OPEN_SIGNUP", "false", _bool,
+         "native: a new account works at once, without an admin's approval."),
+        ("DUMMY_PASSWORD_FILE", "secrets/lab-password", _text,
+         "dummy: the file holding the lab password (kept out of git)."),
+        ("OAUTH_CLIENT_ID", "", _text,
+         "github, generic: the OAuth app's client id."),
+        ("OAUTH_CLIENT_SECRET_FILE", "", _text,
+         "github, generic: the file holding the app's client secret (a Docker secret for the"
+         " hub)."),
+        ("GITHUB_ALLOWED_ORGANIZATIONS", "", _list,
+         "github: comma-separated organisations (or org:team) whose members may log in."),
+        ("OAUTH_AUTHORIZE_URL", "", _url,
+         "generic: the provider's authorization endpoint."),
+        ("OAUTH_TOKEN_URL", "", _url,
+         "generic: the provider's token endpoint."),
+        ("OAUTH_USERDATA_URL", "", _url,
+         "generic: the provider's userinfo endpoint."),
+        ("OAUTH_SCOPES", "openid,profile,email", _list,
+         "generic: comma-separated scopes to ask for."),
+        ("OAUTH_USERNAME_CLAIM", "preferred_username", _text,
+         "generic: the userinfo claim that is the user name."),
+        ("OAUTH_GROUPS_CLAIM", "groups", _text,
+         "generic: the userinfo claim listing the user's groups."),
+        ("OAUTH_ALLOWED_GROUPS", "", _list,
+         "generic: comma-separated groups whose members may log in."),
+        ("OAUTH_LOGIN_SERVICE", "OpenID Connect", _text,
+         "generic: the provider's name on the login button."),
+        ("LDAP_SERVER", "", _ldap_uri,
+         "ldap: ldap://HOST[:PORT] (StartTLS before any password is sent) or ldaps://HOST[:PORT]."),
+        ("LDAP_CA_FILE", "", _text,
+         "ldap: the CA certificate (PEM) that signed the directory's; empty for the system's."),
+        ("LDAP_INSECURE", "false", _bool,
+         "ldap: true sends passwords without TLS (a lab's directory only)."),
+        ("LDAP_BIND_DN_TEMPLATE", "", _dn_list,
+         "ldap: a user's DN with {username}, e.g. uid={username},ou=people,dc=example,dc=org"
+         " (';' between several); or empty, and LDAP_SEARCH_BASE finds it."),
+        ("LDAP_SEARCH_BASE", "", _text,
+         "ldap: where to search for the user's entry, e.g. ou=people,dc=example,dc=org."),
+        ("LDAP_USER_ATTRIBUTE", "uid", _text,
+         "ldap: the attribute holding the user name (sAMAccountName on Active Directory)."),
+        ("LDAP_SEARCH_USER_DN", "", _text,
+         "ldap: the DN to search as; empty for an anonymous search."),
+        ("LDAP_SEARCH_PASSWORD_FILE", "", _text,
+         "ldap: the file holding its password (a Docker secret for the hub)."),
+        ("LDAP_ALLOWED_GROUPS", "", _dn_list,
+         "ldap: group DNs whose members may log in, ';' between them."),
+    ),
+    *_vars(
+        "Users",
         ("HUB_EXTRA_CONFIG", "", _text,
-         "Optional file of extra Python configuration for the hub, e.g. an OAuthenticator's."),
+         "Optional file of extra Python configuration for the hub (it reaches the hub as a Docker"
+         " secret)."),
         ("ALLOW_NAMED_SERVERS", "true", _bool,
          "Let users run several named servers."),
         ("NAMED_SERVER_LIMIT", "3", _count,
@@ -373,6 +491,78 @@ class Settings(dict):
             raise AttributeError(name) from None
 
 
+def _needs(settings, why, *names):
+    return [f"{why} needs {name}" for name in names if not settings[name]]
+
+
+def _front_door_problems(settings):
+    tls = settings.TLS
+    problems = []
+    if tls == "files":
+        problems += _needs(settings, "TLS=files", "TLS_CERT_FILE", "TLS_KEY_FILE")
+    if tls == "acme":
+        if settings.PUBLIC_HOST == "localhost" or "." not in settings.PUBLIC_HOST:
+            problems.append(f"TLS=acme needs PUBLIC_HOST to be a host name in public DNS, not"
+                            f" {settings.PUBLIC_HOST!r} (or use TLS=internal)")
+        for name, port in (("PUBLIC_PORT", 443), ("HTTP_PORT", 80)):
+            if settings[name] != port:
+                problems.append(f"TLS=acme needs {name}={port}: the CA checks the host there")
+    if tls != "off" and len({settings.PUBLIC_PORT, settings.HTTP_PORT, settings.INTERNAL_PORT}) < 3:
+        problems.append("PUBLIC_PORT, HTTP_PORT and INTERNAL_PORT must be three different ports")
+    return problems
+
+
+def _login_problems(settings):
+    kind = settings.AUTHENTICATOR
+    why = f"AUTHENTICATOR={kind}"
+    problems = []
+    if kind in ("github", "generic"):
+        problems += _needs(settings, why, "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET_FILE")
+        if settings.TLS == "off":
+            problems.append(f"{why} needs HTTPS for its callback: TLS other than off")
+    if kind == "generic":
+        problems += _needs(settings, why, "OAUTH_AUTHORIZE_URL", "OAUTH_TOKEN_URL",
+                           "OAUTH_USERDATA_URL")
+    if kind == "ldap":
+        problems += _needs(settings, why, "LDAP_SERVER")
+        if not settings.LDAP_BIND_DN_TEMPLATE and not settings.LDAP_SEARCH_BASE:
+            problems.append(f"{why} needs LDAP_BIND_DN_TEMPLATE or LDAP_SEARCH_BASE (how to find"
+                            " a user's entry)")
+        if settings.LDAP_SEARCH_USER_DN and not settings.LDAP_SEARCH_PASSWORD_FILE:
+            problems.append(f"LDAP_SEARCH_USER_DN needs LDAP_SEARCH_PASSWORD_FILE")
+        if settings.LDAP_INSECURE and settings.LDAP_SERVER.startswith("ldaps:"):
+            problems.append("LDAP_INSECURE=true contradicts an ldaps:// LDAP_SERVER")
+    allowed = {"github": "GITHUB_ALLOWED_ORGANIZATIONS", "generic": "OAUTH_ALLOWED_GROUPS",
+               "ldap": "LDAP_ALLOWED_GROUPS"}.get(kind)
+    if allowed and not (settings[allowed] or settings.ALLOWED_USERS or settings.ALLOW_ALL_USERS):
+        problems.append(f"{why} lets nobody in but ADMIN_USERS: set {allowed}, ALLOWED_USERS or"
+                        " ALLOW_ALL_USERS=true")
+    return problems
+
+
+def secret_files(settings):
+    """The files the settings name whose contents reach a service as Docker secrets:
+    (variable, path relative to the env file, secret name, service) each. The variable is
+    None for the internal CA, which the deploy makes itself when it is missing."""
+    kind = settings.AUTHENTICATOR
+    rows = [
+        ("DUMMY_PASSWORD_FILE", "lab_password", "hub", kind == "dummy"),
+        ("OAUTH_CLIENT_SECRET_FILE", "oauth_client_secret", "hub", kind in ("github", "generic")),
+        ("LDAP_SEARCH_PASSWORD_FILE", "ldap_search_password", "hub", kind == "ldap"),
+        ("LDAP_CA_FILE", "ldap_ca", "hub", kind == "ldap"),
+        ("DB_PASSWORD_FILE", "db_password", "hub", True),
+        ("HUB_EXTRA_CONFIG", "extra_config", "hub", True),
+        ("TLS_CERT_FILE", "tls_cert", "edge", settings.TLS == "files"),
+        ("TLS_KEY_FILE", "tls_key", "edge", settings.TLS == "files"),
+    ]
+    found = [(name, settings[name], secret, service)
+             for name, secret, service, used in rows if used and settings[name]]
+    if settings.TLS == "internal":
+        found += [(None, INTERNAL_CA_CERT, "ca_cert", "edge"),
+                  (None, INTERNAL_CA_KEY, "ca_key", "edge")]
+    return found
+
+
 def parse(raw, base_dir=".", check_files=True):
     """Text values by name -> :class:`Settings`; every problem is reported at once.
 
@@ -391,13 +581,17 @@ def parse(raw, base_dir=".", check_files=True):
             settings[var.name] = var.parse(text)
         except ValueError as e:
             problems.append(f"{var.name}={text!r} is not valid: expected {e}")
-    if check_files and not problems and settings.AUTHENTICATOR == "dummy":
-        path = os.path.join(base_dir, settings.DUMMY_PASSWORD_FILE)
-        if not os.path.isfile(path) or not open(path).read().strip():
-            problems.append(
-                f"DUMMY_PASSWORD_FILE={settings.DUMMY_PASSWORD_FILE!r}: the file is missing or"
-                " empty; put the lab password in it (AUTHENTICATOR=dummy needs one)"
-            )
+    if not problems:
+        problems += _front_door_problems(settings) + _login_problems(settings)
+    if check_files and not problems:
+        for variable, path, _, _ in secret_files(settings):
+            full = os.path.join(base_dir, path)
+            if variable and (not os.path.isfile(full) or not open(full, "rb").read().strip()):
+                problems.append(f"{variable}={path!r}: the file is missing or empty")
+            elif variable == "DUMMY_PASSWORD_FILE" and len(open(full).read().strip()) < 8:
+                # JupyterHub's shared-password authenticator refuses to start with less.
+                problems.append(f"{variable}={path!r}: the lab password must have 8 characters"
+                                " or more")
     if not problems and settings.USER_STORAGE == "local" and not settings.USER_VOLUME:
         problems.append("USER_STORAGE=local needs USER_VOLUME, the name of each user's volume")
     for guarantee, limit in (("CPU_GUARANTEE", "CPU_LIMIT"), ("MEM_GUARANTEE", "MEM_LIMIT")):
@@ -405,9 +599,6 @@ def parse(raw, base_dir=".", check_files=True):
             settings[guarantee] > settings[limit]
         ):
             problems.append(f"{guarantee} is larger than {limit}: a server could never get it")
-    if check_files and not problems and settings.HUB_EXTRA_CONFIG:
-        if not os.path.isfile(os.path.join(base_dir, settings.HUB_EXTRA_CONFIG)):
-            problems.append(f"HUB_EXTRA_CONFIG={settings.HUB_EXTRA_CONFIG!r}: no such file")
     if check_files and not problems and settings.PROFILES_FILE:
         try:
             load_profiles_file(os.path.join(base_dir, settings.PROFILES_FILE))
@@ -457,7 +648,10 @@ def main(argv=None):
             print(f"  - {problem}", file=sys.stderr)
         return 1
     if command == "json":
-        json.dump(settings, sys.stdout, indent=1, sort_keys=True)
+        # FILES: what the deploy reads beside the env file (the Ansible stack role copies them).
+        files = [path for _, path, _, _ in secret_files(settings)]
+        files += [settings.PROFILES_FILE] if settings.PROFILES_FILE else []
+        json.dump({**settings, "FILES": files}, sys.stdout, indent=1, sort_keys=True)
         print()
     else:
         print(f"{path}: ok")

@@ -1,4 +1,5 @@
-"""The hub's SQLite database: commit without waiting for the disk on every transaction.
+"""The hub's database: its password from a secret; SQLite committing without waiting for
+the disk on every transaction.
 
 JupyterHub commits its database on its one event loop, several times per spawn and per stop.
 With SQLite's defaults each commit waits for fsync; on a busy 2-core node that was 30-70 ms,
@@ -28,3 +29,11 @@ def tune_sqlite(synchronous="NORMAL"):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+
+
+def with_password(url, password):
+    """DB_URL (which holds no password: the env file is a Docker config) with the password
+    from DB_PASSWORD_FILE's secret, for SQLAlchemy."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)

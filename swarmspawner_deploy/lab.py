@@ -11,8 +11,8 @@ Each host is a container running systemd and sshd, from a node image built on th
 Debian base (labnode/Dockerfile beside this module) with nothing a fresh server
 would lack -- and no Docker: the playbook installs that. The hosts sit on a bridge network
 with fixed addresses, each with a volume for /var/lib/docker (so its engine gets overlay2).
-The first manager publishes the env file's PUBLIC_PORT on 127.0.0.1, so the hub the
-playbook deploys answers on this machine.
+The first manager publishes the env file's PUBLIC_PORT (and HTTP_PORT) on 127.0.0.1, so
+the hub the playbook deploys answers on this machine.
 
 `env` writes a first env file for a lab when there is none: the example's defaults with
 what a lab needs (images by local ID, servers on workers, a fresh password beside it).
@@ -31,7 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from .envfile import EnvError, example, load, parse
+from .edge import public_url
+from .envfile import INTERNAL_CA_CERT, EnvError, example, load, parse
 from .images import BASE_IMAGE
 
 # The lab's key and inventory go into lab/ of the current folder (the repository's, kept out
@@ -88,14 +89,16 @@ def hosts(managers, workers):
     return [(name, address(i), "manager" in name) for i, name in enumerate(names)]
 
 
-def public_port(env_path):
-    """PUBLIC_PORT from the env file, through the one loader (the default if there is none)."""
+def public_ports(env_path):
+    """The ports users reach the hub on (PUBLIC_PORT, and HTTP_PORT unless TLS=off), from the
+    env file through the one loader (the defaults if there is none)."""
     try:
-        return load(env_path, check_files=False).PUBLIC_PORT
+        env = load(env_path, check_files=False)
     except EnvError:
         if Path(env_path).exists():
             raise
-        return parse({}, check_files=False).PUBLIC_PORT
+        env = parse({}, check_files=False)
+    return [env.PUBLIC_PORT] + ([env.HTTP_PORT] if env.TLS != "off" else [])
 
 
 def ensure_key():
@@ -122,7 +125,7 @@ def ensure_network():
                "--label", LABEL, NETWORK)
 
 
-def ensure_host(name, ip, port, pubkey):
+def ensure_host(name, ip, ports, pubkey):
     state = docker("inspect", "-f", "{{.State.Running}}", name, check=False)
     if state.returncode == 0:
         if state.stdout.strip() != "true":
@@ -130,7 +133,7 @@ def ensure_host(name, ip, port, pubkey):
             docker("start", name)
     else:
         log(f"creating {name} ({ip})")
-        publish = ["-p", f"127.0.0.1:{port}:{port}"] if port else []
+        publish = [arg for port in ports for arg in ("-p", f"127.0.0.1:{port}:{port}")]
         docker("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
                "--network", NETWORK, "--ip", ip, *RUN_FLAGS,
                "-v", f"{name}-docker:/var/lib/docker", *publish, NODE_IMAGE)
@@ -188,24 +191,25 @@ def write_inventory(nodes, path, images_source):
 
 def up(args):
     started = time.monotonic()
-    port = public_port(args.env)
+    ports = public_ports(args.env)
     pubkey = ensure_key()
     ensure_image()
     ensure_network()
     nodes = hosts(args.managers, args.workers)
     for i, (name, ip, _) in enumerate(nodes):
-        ensure_host(name, ip, port if i == 0 else None, pubkey)
+        ensure_host(name, ip, ports if i == 0 else [], pubkey)
     wait_for_ssh([ip for _, ip, _ in nodes])
     write_inventory(nodes, Path(args.inventory), args.images_source)
-    log(f"{len(nodes)} hosts up in {time.monotonic() - started:.0f} s; the hub's port "
-        f"{port} is published on 127.0.0.1 by {nodes[0][0]}")
+    log(f"{len(nodes)} hosts up in {time.monotonic() - started:.0f} s; the hub's ports "
+        f"{', '.join(map(str, ports))} are published on 127.0.0.1 by {nodes[0][0]}")
 
 
 #: What a lab's env file changes from the defaults: no registry (images by their local ID,
 #: put on every node by the playbook), users' servers on the workers, users' files shared
-#: through sshfs from the first manager (the lab's kernel has FUSE, no NFS client).
+#: through sshfs from the first manager (the lab's kernel has FUSE, no NFS client), and the
+#: lab password instead of sign-ups (the deploy warns that it is not a login).
 LAB_SETTINGS = {"PIN_LOCAL_IMAGES": "true", "PLACEMENT_CONSTRAINTS": "node.role == worker",
-                "STORAGE_FILESYSTEM": "sshfs"}
+                "STORAGE_FILESYSTEM": "sshfs", "AUTHENTICATOR": "dummy"}
 
 
 def write_env(args):
@@ -267,7 +271,12 @@ def status(args):
 
 
 def hub_url(inventory, env_path):
-    """The hub's public URL: the first manager's public_host (or ansible_host) and PUBLIC_PORT."""
+    """The hub's public URL. With TLS, PUBLIC_HOST's (localhost in a lab: the first manager
+    publishes the ports on 127.0.0.1); with TLS=off, the first manager's public_host (or
+    ansible_host) and PUBLIC_PORT."""
+    env = load(env_path, check_files=False)
+    if env.TLS != "off":
+        return public_url(env) + "/"
     ansible_inventory = Path(sys.executable).parent / "ansible-inventory"
     listing = json.loads(subprocess.run(
         [str(ansible_inventory), "-i", str(inventory), "--list"],
@@ -275,7 +284,7 @@ def hub_url(inventory, env_path):
     first = listing["managers"]["hosts"][0]
     hostvars = listing["_meta"]["hostvars"].get(first, {})
     host = hostvars.get("public_host") or hostvars.get("ansible_host") or first
-    return f"http://{host}:{public_port(env_path)}/"
+    return f"http://{host}:{env.PUBLIC_PORT}/"
 
 
 def info(args):
@@ -283,9 +292,17 @@ def info(args):
 
     env = load(args.env, check_files=False)
     print(f"JupyterHub: {hub_url(args.inventory, args.env)}")
+    folder = Path(args.env).resolve().parent
+    if env.TLS == "internal":
+        print(f"Its certificate is from the deployment's own CA: {folder / INTERNAL_CA_CERT}"
+              " (import it into the browser, or curl --cacert it)")
     if env.AUTHENTICATOR == "dummy":
-        password = Path(args.env).resolve().parent / env.DUMMY_PASSWORD_FILE
-        print(f"Log in with any user name and the password in {password}")
+        password = folder / env.DUMMY_PASSWORD_FILE
+        print(f"Log in with any user name and the password in {password}"
+              " (AUTHENTICATOR=dummy: a lab, not a login)")
+    elif env.AUTHENTICATOR == "native":
+        print("Sign up at /hub/signup; ADMIN_USERS sign up first and approve the others at"
+              " /hub/authorize")
     else:
         print(f"Log in through {env.AUTHENTICATOR}")
 

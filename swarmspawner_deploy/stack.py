@@ -28,20 +28,24 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import docker
+import yaml
 
 from swarmspawner.objects import LABEL_HUB
 
-from .envfile import EnvError, load
+from .edge import caddy_config, public_url
+from .envfile import INTERNAL_CA_CERT, EnvError, load, secret_files
+from .tls import ensure_internal_ca
 
 HERE = Path(__file__).resolve().parent
 STACK_FILE = HERE / "stack.yml"
 SHARED_STORAGE_FILE = HERE / "stack.shared.yml"
-NO_EXTRA_CONFIG = HERE / "no_extra_config.py"
+EDGE_FILE = HERE / "stack.edge.yml"
 NO_PROFILES = HERE / "no_profiles.yaml"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
 
@@ -87,8 +91,29 @@ def ensure_secret(client, name, make_value):
     if any(s.name == name for s in client.secrets.list(filters={"name": name})):
         return False
     log(f"creating secret {name}")
-    client.secrets.create(name=name, data=make_value().encode())
+    value = make_value()
+    client.secrets.create(name=name, data=value if isinstance(value, bytes) else value.encode())
     return True
+
+
+def file_version(path):
+    """A secret's name part for a file: from its version (time and size), not its content,
+    so that the name tells nothing of the secret; a changed file makes a new secret."""
+    stat = Path(path).stat()
+    return hashlib.sha256(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
+
+
+def file_secrets_part(stack, secrets_by_service):
+    """The stack's generated part: each service's secrets from files, {service: {secret name
+    in the container: secret's name in the swarm}}, as a compose file's dict."""
+    part = {"version": "3.8", "services": {}, "secrets": {}}
+    for service, named in secrets_by_service.items():
+        part["services"][service] = {"secrets": [
+            {"source": f"file_{target}", "target": target, "mode": 0o400}
+            for target in sorted(named)]}
+        for target, swarm_name in named.items():
+            part["secrets"][f"file_{target}"] = {"external": True, "name": swarm_name}
+    return part
 
 
 def service_specs(client, stack):
@@ -120,23 +145,26 @@ def deploy(env_path, wait, report=False):
         if ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32)):
             created.append(f"{stack}_{name}")
 
-    # The lab password's secret is named after the file's version, not its content, so the
-    # name tells nothing about the password; a changed file makes a new secret.
-    if env.AUTHENTICATOR == "dummy":
-        password_file = base / env.DUMMY_PASSWORD_FILE
-        stat = password_file.stat()
-        version = hashlib.sha256(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
-        read_password = lambda: password_file.read_text().strip()  # noqa: E731
-    else:
-        version, read_password = "unused", lambda: secrets.token_hex(16)  # noqa: E731
-    if ensure_secret(client, f"{stack}_lab_password_{version}", read_password):
-        created.append(f"{stack}_lab_password_{version}")
+    if env.TLS == "internal":
+        ca, made = ensure_internal_ca(base, stack)
+        if made:
+            log(f"made the deployment's own CA: {ca} (TLS=internal)")
+    secrets_by_service = {"hub": {}, "edge": {}} if env.TLS != "off" else {"hub": {}}
+    for _, path, target, service in secret_files(env):
+        full = base / path
+        name = f"{stack}_{target}_{file_version(full)}"
+        if ensure_secret(client, name, full.read_bytes):
+            created.append(name)
+        secrets_by_service[service][target] = name
 
-    extra = base / env.HUB_EXTRA_CONFIG if env.HUB_EXTRA_CONFIG else NO_EXTRA_CONFIG
     profiles = base / env.PROFILES_FILE if env.PROFILES_FILE else NO_PROFILES
+    work = tempfile.TemporaryDirectory(prefix="swarmspawner-stack-")
+    generated = Path(work.name) / "stack.secrets.yml"
+    generated.write_text(yaml.safe_dump(file_secrets_part(stack, secrets_by_service)))
     variables = {
         "STACK_NAME": stack,
         "PUBLIC_PORT": str(env.PUBLIC_PORT),
+        "PROXY_PORT": str(env.PUBLIC_PORT if env.TLS == "off" else env.INTERNAL_PORT),
         "NETWORK_NAME": env.NETWORK_NAME,
         "HUB_DATA_VOLUME": env.HUB_DATA_VOLUME,
         "HUB_CONSTRAINT": env.HUB_CONSTRAINT,
@@ -144,13 +172,16 @@ def deploy(env_path, wait, report=False):
         "SINGLEUSER_IMAGE_REF": singleuser_ref,
         "ENV_FILE": str(Path(env_path).resolve()),
         "ENV_HASH": file_hash(env_path),
-        "EXTRA_CONFIG_FILE": str(extra),
-        "EXTRA_HASH": file_hash(extra),
         "PROFILES_FILE": str(profiles),
         "PROFILES_HASH": file_hash(profiles),
-        "LAB_PASSWORD_HASH": version,
     }
     files = [STACK_FILE]
+    if env.TLS != "off":
+        caddy = Path(work.name) / "caddy.json"
+        caddy.write_text(json.dumps(caddy_config(env), indent=1, sort_keys=True))
+        variables.update(HTTP_PORT=str(env.HTTP_PORT), CADDY_FILE=str(caddy),
+                         CADDY_HASH=file_hash(caddy))
+        files.append(EDGE_FILE)
     if env.USER_STORAGE == "shared":
         variables["USER_STORAGE_PATH"] = env.USER_STORAGE_PATH
         files.append(SHARED_STORAGE_FILE)
@@ -158,6 +189,7 @@ def deploy(env_path, wait, report=False):
             # A single node's own folder; on a cluster the playbook has mounted it already.
             log(f"creating {env.USER_STORAGE_PATH} for users' files")
             os.makedirs(env.USER_STORAGE_PATH, mode=0o755)
+    files.append(generated)
     before = service_specs(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
@@ -166,10 +198,16 @@ def deploy(env_path, wait, report=False):
         env={**os.environ, **variables},
         check=True,
     )
+    work.cleanup()
     if wait:
         wait_until_up(env, docker.from_env(version="auto"))
-    log(f"JupyterHub answers at http://<proxy node>:{env.PUBLIC_PORT}/ "
-        f"(here: http://127.0.0.1:{env.PUBLIC_PORT}/)")
+    log(f"JupyterHub: {public_url(env)}/")
+    if env.TLS == "internal":
+        log(f"its certificate is from this deployment's own CA: trust {base / INTERNAL_CA_CERT}"
+            f" (curl --cacert {base / INTERNAL_CA_CERT} {public_url(env)}/hub/health)")
+    if env.AUTHENTICATOR == "dummy":
+        log("WARNING: AUTHENTICATOR=dummy is not a login: anyone with the lab password logs in as"
+            " any user name. For real users set AUTHENTICATOR=native, github, generic or ldap.")
     if report:
         after = service_specs(client, stack)
         updated = sorted(name for name, spec in after.items() if before.get(name) != spec)
@@ -199,7 +237,9 @@ def converged(client, stack):
 
 
 def wait_until_up(env, client, timeout=300):
-    url = f"http://127.0.0.1:{env.PUBLIC_PORT}/hub/health"
+    # The proxy's own port on this node: the edge (if any) is up when its service converged.
+    port = env.PUBLIC_PORT if env.TLS == "off" else env.INTERNAL_PORT
+    url = f"http://127.0.0.1:{port}/hub/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not converged(client, env.STACK_NAME):
@@ -253,11 +293,12 @@ def remove(env_path, volumes):
     for secret in client.secrets.list(filters={"name": f"{stack}_"}):
         secret.remove()
     remove_user_data(client, env)
-    try:
-        client.volumes.get(env.HUB_DATA_VOLUME).remove(force=True)
-        log(f"removed volume {env.HUB_DATA_VOLUME}")
-    except docker.errors.NotFound:
-        pass
+    for volume in (env.HUB_DATA_VOLUME, f"{stack}_edge_data"):
+        try:
+            client.volumes.get(volume).remove(force=True)
+            log(f"removed volume {volume}")
+        except docker.errors.NotFound:
+            pass
 
 
 def remove_user_data(client, env):

@@ -18,7 +18,8 @@ import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from swarmspawner_deploy.envfile import load
+from swarmspawner_deploy.edge import public_url
+from swarmspawner_deploy.envfile import INTERNAL_CA_CERT, load
 from tests.support.user import HubUser
 from tests.support.wait import wait_for as _wait_for
 
@@ -106,10 +107,23 @@ def node_host(inventory, runner):
 
 @pytest.fixture(scope="session")
 def hub_url(runner, managers, env):
+    """What users type: PUBLIC_HOST's HTTPS URL (the lab publishes its ports on 127.0.0.1,
+    and PUBLIC_HOST is localhost); with TLS=off, the first manager's address and PUBLIC_PORT."""
+    if env.TLS != "off":
+        return public_url(env)
     first = sorted(managers)[0]
     variables = runner.get_variables(first)
     host = variables.get("public_host") or variables.get("ansible_host") or first
     return f"http://{host}:{env.PUBLIC_PORT}"
+
+
+@pytest.fixture(scope="session")
+def hub_ca(env, env_path):
+    """What a client trusts the hub's certificate by: the deployment's own CA (TLS=internal),
+    else the system's CAs."""
+    if env.TLS == "internal":
+        return str(env_path.parent / INTERNAL_CA_CERT)
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -163,9 +177,9 @@ def user_service(swarm, env, user):
 
 
 @pytest.fixture
-def hub_user(hub_url, password):
+def hub_user(hub_url, hub_ca, password):
     """A new user of the hub, logged in; their server is stopped afterwards."""
-    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password)
+    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password, verify=hub_ca)
     yield user
     if user.server_model() is not None:
         user.stop()

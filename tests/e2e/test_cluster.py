@@ -37,10 +37,10 @@ def test_stack_services_at_desired_replicas(swarm, env):
         assert running == desired != "0", line
 
 
-def test_hub_answers_on_its_public_url(hub_url):
-    response = requests.get(hub_url + "/hub/health", timeout=10)
+def test_hub_answers_on_its_public_url(hub_url, hub_ca):
+    response = requests.get(hub_url + "/hub/health", timeout=10, verify=hub_ca)
     assert response.status_code == 200
-    assert requests.get(hub_url + "/hub/login", timeout=10).status_code == 200
+    assert requests.get(hub_url + "/hub/login", timeout=10, verify=hub_ca).status_code == 200
 
 
 def satisfies(node, constraint):

@@ -22,9 +22,10 @@ RECOVERY_S = 30
 
 
 @pytest.fixture(scope="module")
-def running(hub_url, password, swarm, env):
+def running(hub_url, hub_ca, password, swarm, env):
     """Four users, each with a running server and a file; their servers' task IDs."""
-    users = [HubUser(hub_url, "rst" + secrets.token_hex(3), password) for _ in range(USERS)]
+    users = [HubUser(hub_url, "rst" + secrets.token_hex(3), password, verify=hub_ca)
+             for _ in range(USERS)]
     for user in users:
         user.start()
         assert write(user, "kept.txt", f"{user.name}'s work").status_code == 201
@@ -50,7 +51,8 @@ def fresh_login_works(user):
     try:
         token = user._make_token()
         response = requests.get(f"{user.base_url}/user/{user.name}/api",
-                                headers={"Authorization": f"token {token}"}, timeout=2)
+                                headers={"Authorization": f"token {token}"}, timeout=2,
+                                verify=user.verify)
         return response.status_code == 200 and "version" in response.json()
     except (requests.RequestException, ValueError):
         return False

@@ -83,10 +83,11 @@ def test_files_follow_the_user_from_worker_to_worker(shared, hub_user, swarm, en
     print(f"storage: the server ran on {' -> '.join(nodes)}")
 
 
-def test_a_users_server_cannot_reach_another_users_files(shared, hub_url, password, swarm, env,
+def test_a_users_server_cannot_reach_another_users_files(shared, hub_url, hub_ca, password,
+                                                         swarm, env,
                                                          node_host, manager):
-    owner = HubUser(hub_url, "own" + secrets.token_hex(3), password)
-    other = HubUser(hub_url, "oth" + secrets.token_hex(3), password)
+    owner = HubUser(hub_url, "own" + secrets.token_hex(3), password, verify=hub_ca)
+    other = HubUser(hub_url, "oth" + secrets.token_hex(3), password, verify=hub_ca)
     try:
         owner.start()
         assert write(owner, "private.txt", "mine alone").status_code == 201

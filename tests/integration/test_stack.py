@@ -76,6 +76,10 @@ def deployment(tmp_path_factory, docker_client):
         NETWORK_NAME=f"{name}-net",
         HUB_DATA_VOLUME=f"{name}-data",
         PIN_LOCAL_IMAGES="true",
+        # The proxy's own port, as behind an admin's TLS terminator (the edge, HTTPS and the
+        # logins: test_front_door.py; through the edge on the lab: tests/e2e).
+        TLS="off",
+        AUTHENTICATOR="dummy",
         DUMMY_PASSWORD_FILE="lab-password",
         USER_VOLUME=f"{name}-user-{{username}}",
         # Shared storage, as a single node has it: a folder (the playbook mounts one on a cluster).
@@ -230,10 +234,10 @@ def test_a_group_only_profile_is_its_members_alone(deployment, docker_client):
 def test_a_broken_profiles_file_deploys_nothing(tmp_path, docker_client, profiles, expected):
     name = "ssbad" + secrets.token_hex(2)
     (tmp_path / "profiles.yaml").write_text(profiles)
-    (tmp_path / "pw").write_text("x\n")
+    (tmp_path / "pw").write_text("a-lab-password\n")
     env = tmp_path / ".env"
-    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", DUMMY_PASSWORD_FILE="pw",
-              PROFILES_FILE="profiles.yaml")
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", AUTHENTICATOR="dummy",
+              DUMMY_PASSWORD_FILE="pw", PROFILES_FILE="profiles.yaml")
     result = stack_cmd("deploy", "--env", str(env), check=False)
     assert result.returncode == 1
     assert "profiles.yaml" in result.stderr and expected in result.stderr, result.stderr
@@ -253,7 +257,8 @@ def test_a_bad_env_file_deploys_nothing(tmp_path, docker_client):
                      "1 to 65535", "AUTHENTICATOR='ldap please'", "nothing was deployed"):
         assert expected in result.stderr, result.stderr
     # A missing secret file is named too, once the values themselves are right.
-    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", DUMMY_PASSWORD_FILE="missing")
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", AUTHENTICATOR="dummy",
+              DUMMY_PASSWORD_FILE="missing")
     result = stack_cmd("deploy", "--env", str(env), check=False)
     assert result.returncode == 1 and "DUMMY_PASSWORD_FILE='missing'" in result.stderr
     assert not docker_client.services.list(filters={"label": f"com.docker.stack.namespace={name}"})

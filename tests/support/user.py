@@ -7,10 +7,15 @@ import requests
 
 
 class HubUser:
-    def __init__(self, base_url, name, password):
+    def __init__(self, base_url, name, password, verify=True):
         self.base_url = base_url.rstrip("/")
         self.name = name
+        # verify: a CA file (the deployment's own, TLS=internal). The environment's CA bundle
+        # (REQUESTS_CA_BUNDLE) must not override it, as requests lets it.
+        self.verify = verify
         self.session = requests.Session()
+        self.session.verify = verify
+        self.session.trust_env = False
         self.login(password)
         self.token = self._make_token()
 
@@ -43,6 +48,7 @@ class HubUser:
         headers = kwargs.pop("headers", {})
         headers["Authorization"] = f"token {self.token}"
         kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("verify", self.verify)
         return requests.request(method, self.base_url + path, headers=headers, **kwargs)
 
     def page(self, path):

@@ -20,7 +20,9 @@ def test_defaults_parse(tmp_path):
     settings = envfile.load(str(env))
     assert settings.MEM_LIMIT == 2 * 1024**3
     assert settings.CPU_LIMIT == 1.0
-    assert settings.PUBLIC_PORT == 8000
+    assert settings.PUBLIC_PORT == 443 and settings.HTTP_PORT == 80
+    # A real login and HTTPS unless the admin says otherwise.
+    assert settings.AUTHENTICATOR == "native" and settings.TLS == "internal"
     assert settings.PLACEMENT_CONSTRAINTS == []
 
 
@@ -51,7 +53,12 @@ def test_values_are_parsed_into_their_forms():
         ("PUBLIC_PORT", "0", "a port number from 1 to 65535"),
         ("PUBLIC_PORT", "http", "a port number from 1 to 65535"),
         ("CPU_LIMIT", "-1", "a number of CPU cores"),
-        ("AUTHENTICATOR", "ldap", "'dummy'"),
+        ("AUTHENTICATOR", "ldap please", "native, github, generic, ldap or dummy"),
+        ("TLS", "on", "internal or files or acme or off"),
+        ("PUBLIC_HOST", "https://hub.example.org", "a host name such as hub.example.org"),
+        ("LDAP_SERVER", "ldap.example.org", "ldap://HOST[:PORT] or ldaps://HOST[:PORT]"),
+        ("OAUTH_TOKEN_URL", "example.org/token", "an http:// or https:// URL"),
+        ("DB_URL", "postgresql://hub:s3cret@db/hub", "without a password"),
         ("USER_VOLUME", "home", "containing {username}"),
         ("ALLOW_NAMED_SERVERS", "maybe", "true or false"),
         ("DB_URL", "mysql://x", "sqlite:// or postgresql://"),
@@ -96,7 +103,14 @@ def test_every_problem_is_reported_at_once():
 
 def test_a_missing_password_file_is_named(tmp_path):
     with pytest.raises(envfile.EnvError, match="DUMMY_PASSWORD_FILE='secrets/lab-password'"):
-        envfile.parse({}, base_dir=str(tmp_path))
+        envfile.parse({"AUTHENTICATOR": "dummy"}, base_dir=str(tmp_path))
+
+
+def test_a_short_lab_password_is_refused(tmp_path):
+    (tmp_path / "pw").write_text("short\n")
+    with pytest.raises(envfile.EnvError, match="8 characters or more"):
+        envfile.parse({"AUTHENTICATOR": "dummy", "DUMMY_PASSWORD_FILE": "pw"},
+                      base_dir=str(tmp_path))
 
 
 def test_guarantee_above_limit_is_refused():
