@@ -16,7 +16,7 @@ started=$SECONDS
 rm -rf "$dir" && mkdir -p "$dir" && chmod 700 "$dir"
 trap 'make --no-print-directory down "${lab[@]}"' EXIT
 make --no-print-directory up "${lab[@]}" LAB_UP_ARGS="--images-source registry" \
-    LAB_ENV_SET="PUBLIC_PORT=18843 POLL_INTERVAL=10 DUMMY_PASSWORD_FILE=password"
+    LAB_ENV_SET="PUBLIC_PORT=18843 HTTP_PORT=18880 POLL_INTERVAL=10 DUMMY_PASSWORD_FILE=password"
 echo "e2e: lab provisioned in $((SECONDS - started)) s"
 # Day 2: the same command again changes nothing on any host.
 second=$SECONDS

@@ -529,7 +529,7 @@ def _login_problems(settings):
             problems.append(f"{why} needs LDAP_BIND_DN_TEMPLATE or LDAP_SEARCH_BASE (how to find"
                             " a user's entry)")
         if settings.LDAP_SEARCH_USER_DN and not settings.LDAP_SEARCH_PASSWORD_FILE:
-            problems.append(f"LDAP_SEARCH_USER_DN needs LDAP_SEARCH_PASSWORD_FILE")
+            problems.append("LDAP_SEARCH_USER_DN needs LDAP_SEARCH_PASSWORD_FILE")
         if settings.LDAP_INSECURE and settings.LDAP_SERVER.startswith("ldaps:"):
             problems.append("LDAP_INSECURE=true contradicts an ldaps:// LDAP_SERVER")
     allowed = {"github": "GITHUB_ALLOWED_ORGANIZATIONS", "generic": "OAUTH_ALLOWED_GROUPS",

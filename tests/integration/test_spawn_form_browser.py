@@ -1,43 +1,25 @@
-"""The spawn form and the progress page in headless Chromium, against a real hub on the swarm.
-
-Debian's chromium, driven by Playwright through its executable path: no browser download.
-Screenshots go to tests/artifacts/.
+"""The spawn form and the progress page in headless Chromium, against a real hub on the swarm
+(tests/support/browser.py; screenshots in tests/artifacts/).
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.support.browser import ARTIFACTS, launch
 from tests.support.profiles import assert_medium_profile
 
 from .conftest import service_of
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/browser.sh` (part of make test)")
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 
