@@ -1,19 +1,32 @@
-"""The front door on the cluster, in a browser: the lab's stack redeployed with
+"""The front door on the cluster. In a browser: the lab's stack redeployed with
 AUTHENTICATOR=native behind its HTTPS edge (the deployment's own CA, trusted by the browser as a
 user who imported it), then a student signs up, the admin approves, the student's server starts
-and a notebook cell runs over the kernel's websocket (wss). Screenshots: tests/artifacts/."""
+and a notebook cell runs over the kernel's websocket (wss). Screenshots: tests/artifacts/.
+Then with AUTHENTICATOR=ldap and Debian's slapd in a container on the lab's manager."""
 
 import re
 import secrets
+import subprocess
 
 import pytest
 import requests
 
 from tests.e2e.conftest import STACK_DIR, deploy
+from tests.support import ldap
 from tests.support.browser import ARTIFACTS, home_trusting, launch
+from tests.support.user import HubUser
 
 # A new admin each run: NativeAuthenticator keeps the accounts of earlier runs.
 ADMIN = "prof" + secrets.token_hex(3)
+
+
+def redeployed(manager, name, changes):
+    """The lab's .env with these changes, as STACK_DIR/.env.NAME, deployed; its file name."""
+    edits = " ".join(f"-e 's|^{k}=.*|{k}={v}|'" for k, v in changes.items())
+    manager.check_output(f"cd {STACK_DIR} && sed {edits} .env > .env.{name}"
+                         f" && chmod 600 .env.{name}")
+    deploy(manager, f".env.{name}")
+    return f".env.{name}"
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +35,10 @@ def native_login(manager, env):
     it was."""
     if env.TLS != "internal":
         pytest.skip("the browser trusts the deployment's own CA: TLS=internal")
-    changes = {"AUTHENTICATOR": "native", "ADMIN_USERS": ADMIN}
-    edits = " ".join(f"-e 's|^{k}=.*|{k}={v}|'" for k, v in changes.items())
-    manager.check_output(f"cd {STACK_DIR} && sed {edits} .env > .env.native"
-                         " && chmod 600 .env.native")
-    deploy(manager, ".env.native")
+    env_file = redeployed(manager, "native", {"AUTHENTICATOR": "native", "ADMIN_USERS": ADMIN})
     yield
     deploy(manager, ".env")
-    manager.check_output(f"rm -f {STACK_DIR}/.env.native")
+    manager.check_output(f"rm -f {STACK_DIR}/{env_file}")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +124,8 @@ def signed_up_approved_and_ran_a_cell(page, admin, hub_url, env, student, passwo
     page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
     shot(page, "4-jupyterlab")
     page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
+    # As a user does: wait until the kernel says it is idle (connected over wss), then run.
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
     cell = page.locator(".jp-Notebook .jp-Cell .cm-content").first
     cell.click()
     cell.type("print(6 * 7)")
@@ -124,3 +135,48 @@ def signed_up_approved_and_ran_a_cell(page, admin, hub_url, env, student, passwo
     assert output.inner_text().strip() == "42"
     shot(page, "5-cell-ran")
 
+
+
+# --- an LDAP directory on the lab -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def directory(pytestconfig, manager, managers, env):
+    """slapd in a container on the first manager, on the stack's network as `ldap`; the stack
+    redeployed with AUTHENTICATOR=ldap (users' DNs by template); then as it was."""
+    if not pytestconfig.option.e2e_node_loss:
+        pytest.skip("the directory's container is loaded into the lab's manager (a lab only)")
+    image = ldap.build_image()
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "exec", "-i", sorted(managers)[0], "docker", "load", "-q"],
+                   stdin=save.stdout, check=True, capture_output=True)
+    save.wait()
+    manager.check_output(f"docker rm -f ssldap >/dev/null 2>&1; docker run -d --name ssldap"
+                         f" --network {env.NETWORK_NAME} --network-alias ldap {image}")
+    env_file = redeployed(manager, "ldap", {
+        "AUTHENTICATOR": "ldap", "LDAP_SERVER": "ldap://ldap", "LDAP_INSECURE": "true",
+        "LDAP_BIND_DN_TEMPLATE": f"uid={{username}},{ldap.PEOPLE}",
+        "LDAP_ALLOWED_GROUPS": ldap.STUDENTS})
+    yield
+    deploy(manager, ".env")
+    manager.check_output(f"rm -f {STACK_DIR}/{env_file}; docker rm -f ssldap")
+
+
+def test_a_directory_user_in_the_group_logs_in_and_spawns(directory, hub_url, hub_ca):
+    ann = HubUser(hub_url, *ldap.ANN, verify=hub_ca)
+    try:
+        ann.start()
+        assert ann.contents("GET", "").status_code == 200
+    finally:
+        if ann.server_model() is not None:
+            ann.stop()
+
+
+@pytest.mark.parametrize("user, password", [("ann", "not-her-password"), ldap.BOB])
+def test_a_wrong_password_or_outside_the_group_is_the_normal_login_error(directory, hub_url,
+                                                                        hub_ca, user, password):
+    browser = requests.Session()
+    browser.verify, browser.trust_env = hub_ca, False
+    browser.get(hub_url + "/hub/login", timeout=30).raise_for_status()
+    response = browser.post(hub_url + "/hub/login", allow_redirects=False, timeout=30, data={
+        "username": user, "password": password, "_xsrf": browser.cookies.get("_xsrf")})
+    assert response.status_code == 403 and "Invalid username or password" in response.text

@@ -7,7 +7,6 @@ import base64
 import re
 import secrets
 import subprocess
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import docker
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from swarmspawner_deploy.envfile import INTERNAL_CA_CERT
+from tests.support import ldap
 from tests.support.tls import own_certificate, served_certificate
 from tests.support.user import HubUser
 from tests.support.wait import wait_for
@@ -23,7 +23,6 @@ from .test_stack import stack_cmd, write_env
 
 pytestmark = pytest.mark.integration
 
-SLAPD = Path(__file__).resolve().parents[1] / "support" / "slapd"
 HOST = "localhost"
 
 
@@ -151,25 +150,21 @@ class TestInternalCaAndSignUp:
 def directory(tmp_path_factory, docker_client):
     folder = tmp_path_factory.mktemp("ldap")
     name = "ssldap" + secrets.token_hex(2)
-    subprocess.run(["docker", "build", "-q", "--build-arg", "BASE_IMAGE=swarmspawner/base:bookworm",
-                    "-t", "swarmspawner-test/slapd", str(SLAPD)], check=True, capture_output=True,
-                   env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+    image = ldap.build_image()
     network = docker_client.networks.create(f"{name}-net", driver="overlay", attachable=True)
-    slapd = docker_client.containers.create("swarmspawner-test/slapd", name=f"{name}-ldap")
+    slapd = docker_client.containers.create(image, name=f"{name}-ldap")
     network.connect(slapd, aliases=["ldap"])  # the hub finds the directory as ldap
     slapd.start()
     certificate = own_certificate(folder, HOST)
-    (folder / "ldap-reader").write_text("reader-pass-4\n")
+    (folder / "ldap-reader").write_text(ldap.READER[1] + "\n")
     (folder / "extra.py").write_text("# a token only the hub may read: extra-config-7f3a9c\n")
     values = dict(STACK_NAME=name, NETWORK_NAME=f"{name}-net", HUB_DATA_VOLUME=f"{name}-data",
                   PIN_LOCAL_IMAGES="true", USER_STORAGE="none", MEM_LIMIT="512M", **ports(),
                   TLS="files", TLS_CERT_FILE="hub.crt", TLS_KEY_FILE="hub.key",
                   HUB_EXTRA_CONFIG="extra.py",
                   AUTHENTICATOR="ldap", LDAP_SERVER="ldap://ldap", LDAP_INSECURE="true",
-                  LDAP_SEARCH_BASE="ou=people,dc=example,dc=org",
-                  LDAP_SEARCH_USER_DN="cn=reader,dc=example,dc=org",
-                  LDAP_SEARCH_PASSWORD_FILE="ldap-reader",
-                  LDAP_ALLOWED_GROUPS="cn=students,ou=groups,dc=example,dc=org")
+                  LDAP_SEARCH_BASE=ldap.PEOPLE, LDAP_SEARCH_USER_DN=ldap.READER[0],
+                  LDAP_SEARCH_PASSWORD_FILE="ldap-reader", LDAP_ALLOWED_GROUPS=ldap.STUDENTS)
     deploy(folder, values)
     yield {"folder": folder, "values": values, "name": name, "certificate": certificate,
            "url": f"https://{HOST}:{values['PUBLIC_PORT']}", "ca": str(folder / "ca.crt")}
@@ -185,13 +180,12 @@ class TestOwnCertificateAndLdap:
         assert health.headers["Strict-Transport-Security"] == "max-age=31536000"
 
     def test_a_directory_user_in_the_group_logs_in_and_spawns(self, directory):
-        ann = HubUser(directory["url"], "ann", "ann-pass-1234", verify=directory["ca"])
+        ann = HubUser(directory["url"], *ldap.ANN, verify=directory["ca"])
         ann.start()
         assert ann.contents("GET", "").status_code == 200
         ann.stop()
 
-    @pytest.mark.parametrize("user, password", [("ann", "not-her-password"),
-                                                ("bob", "bob-pass-1234"),
+    @pytest.mark.parametrize("user, password", [("ann", "not-her-password"), ldap.BOB,
                                                 ("nobody", "whatever-1234")])
     def test_wrong_password_or_outside_the_group_is_the_normal_login_error(self, directory, user,
                                                                            password):
@@ -202,7 +196,7 @@ class TestOwnCertificateAndLdap:
 
     def test_no_config_of_the_stack_holds_a_secret(self, directory, docker_client):
         folder = directory["folder"]
-        secret_values = ["reader-pass-4", "extra-config-7f3a9c",
+        secret_values = [ldap.READER[1], "extra-config-7f3a9c",
                          (folder / "hub.key").read_text().splitlines()[1]]
         for name, data in stack_configs(docker_client, directory["name"]):
             for value in secret_values:
