@@ -6,7 +6,7 @@ PYTEST := $(VENV)/bin/pytest
 
 ENV ?= .env
 
-.PHONY: help up down test unit integration e2e-lab engine images browser venv clean \
+.PHONY: help up down test unit integration e2e-lab engine images browser oidc venv clean \
 	lab-venv e2e lint bench bench-venv
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
@@ -46,13 +46,19 @@ images: venv engine
 browser:
 	bash scripts/browser.sh
 
+# The tests' OpenID Connect provider (tests/support/oidc/: oidc-provider from npm).
+oidc: tests/support/oidc/node_modules/.package-lock.json
+
+tests/support/oidc/node_modules/.package-lock.json: tests/support/oidc/package-lock.json
+	cd tests/support/oidc && npm ci --no-audit --no-fund --loglevel=error
+
 unit: venv
 	$(PYTEST) -q tests/unit
 
-integration: venv images browser
+integration: venv images browser oidc
 	$(PYTEST) -q tests/integration
 
-test: venv engine images browser lab-venv lint
+test: venv engine images browser oidc lab-venv lint
 	$(PYTEST) -q tests/unit tests/integration
 	bash scripts/e2e_lab.sh
 

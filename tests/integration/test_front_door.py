@@ -1,12 +1,14 @@
 """The front door, as an admin deploys it from the .env and users meet it: HTTPS at the edge
 (Caddy) with the deployment's own CA or the admin's certificate, and real logins (sign-up with
 approval, an LDAP directory, OAuth). Real parts: the deploy command, a single-node swarm,
-Caddy, JupyterHub and Debian's slapd. (The same through a browser on the lab: tests/e2e.)"""
+Caddy, JupyterHub, Debian's slapd, an OpenID Connect provider (oidc-provider, from npm) and
+headless Chromium. (Through a browser on the lab: tests/e2e/test_front_door.py.)"""
 
 import base64
 import re
 import secrets
 import subprocess
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import docker
@@ -15,6 +17,7 @@ import requests
 
 from swarmspawner_deploy.envfile import INTERNAL_CA_CERT
 from tests.support import ldap
+from tests.support.browser import ARTIFACTS, home_trusting, launch
 from tests.support.tls import own_certificate, served_certificate
 from tests.support.user import HubUser
 from tests.support.wait import wait_for
@@ -237,6 +240,86 @@ class TestOwnCertificateAndLdap:
         assert query["client_id"] == ["swarmspawner-test"]
         assert query["redirect_uri"] == [directory["url"] + "/hub/oauth_callback"]
         assert "client-secret-5d1e" not in str(stack_configs(docker_client, name))
+
+
+# --- a real OpenID Connect provider --------------------------------------------------------------
+
+OIDC = Path(__file__).resolve().parents[1] / "support" / "oidc"
+
+
+@pytest.fixture(scope="class")
+def provider_and_hub(tmp_path_factory, docker_client):
+    """oidc-provider on this machine at the swarm's gateway address (which the browser here and
+    the hub's container both reach), and a stack with AUTHENTICATOR=generic using it."""
+    if not (OIDC / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("the OpenID Connect provider is not installed: make oidc (part of make test)")
+    folder = tmp_path_factory.mktemp("oidc")
+    name = "ssoidc" + secrets.token_hex(2)
+    values = dict(STACK_NAME=name, NETWORK_NAME=f"{name}-net", HUB_DATA_VOLUME=f"{name}-data",
+                  PIN_LOCAL_IMAGES="true", USER_STORAGE="none", MEM_LIMIT="512M", **ports())
+    url = f"https://{HOST}:{values['PUBLIC_PORT']}"
+    gateway = docker_client.networks.get("docker_gwbridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    port = 21000 + secrets.randbelow(900)
+    issuer = f"http://{gateway}:{port}"
+    client_secret = secrets.token_hex(16)
+    process = subprocess.Popen(
+        ["node", str(OIDC / "provider.mjs"), issuer, gateway, str(port), "swarmspawner-test",
+         client_secret, url + "/hub/oauth_callback"],
+        cwd=OIDC, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: requests.get(issuer + "/.well-known/openid-configuration",
+                                             timeout=2).ok, timeout=30,
+                        ignore=(requests.RequestException,)), "the provider did not start"
+        (folder / "oauth-secret").write_text(client_secret + "\n")
+        values.update(AUTHENTICATOR="generic", OAUTH_CLIENT_ID="swarmspawner-test",
+                      OAUTH_CLIENT_SECRET_FILE="oauth-secret", OAUTH_AUTHORIZE_URL=issuer + "/auth",
+                      OAUTH_TOKEN_URL=issuer + "/token", OAUTH_USERDATA_URL=issuer + "/me",
+                      OAUTH_ALLOWED_GROUPS="students", OAUTH_LOGIN_SERVICE="Test IdP")
+        deploy(folder, values)
+        yield {"url": url, "ca": str(folder / INTERNAL_CA_CERT), "folder": folder}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        stack_cmd("remove", "--env", str(folder / ".env"), "--volumes", check=False)
+
+
+@pytest.fixture(scope="class")
+def oidc_browser(provider_and_hub, tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    home = home_trusting(tmp_path_factory.mktemp("browser-home"), provider_and_hub["ca"])
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright, home)
+        yield browser
+        browser.close()
+
+
+def log_in_at_the_provider(browser, hub_url, user):
+    page = browser.new_context(viewport={"width": 1100, "height": 850}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(hub_url + "/hub/login")
+    page.click("text=Sign in with Test IdP")
+    page.fill("input[name=login]", user)
+    page.fill("input[name=password]", "any")  # the provider's development login
+    page.click("button[type=submit]")
+    page.click("button[type=submit]:has-text('Continue')")  # the consent
+    page.wait_for_url(re.compile(re.escape(hub_url)))
+    return page
+
+
+class TestOpenIdConnect:
+    def test_a_user_in_the_allowed_group_logs_in_through_the_provider_and_spawns(
+            self, provider_and_hub, oidc_browser):
+        url = provider_and_hub["url"]
+        page = log_in_at_the_provider(oidc_browser, url, "ann")
+        page.wait_for_url(re.compile(r"/user/ann/lab"), timeout=180_000)
+        page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "oidc-ann-jupyterlab.png"))
+
+    def test_a_user_outside_the_allowed_groups_is_refused(self, provider_and_hub, oidc_browser):
+        page = log_in_at_the_provider(oidc_browser, provider_and_hub["url"], "bob")
+        page.wait_for_selector("text=not currently authorized to use this hub")
+        page.screenshot(path=str(ARTIFACTS / "oidc-bob-refused.png"))
+        assert "/user/bob" not in page.url
 
 
 def test_a_wrong_front_door_setting_is_named_and_nothing_deployed(tmp_path, docker_client):
