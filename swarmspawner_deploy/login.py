@@ -63,7 +63,9 @@ def login_config(settings, secret):
 
 
 def _allowed(settings):
-    allowed = {"allowed_users": set(settings.ALLOWED_USERS)}
+    # The admins too: JupyterHub lets in no one outside the allowed users, organisations or
+    # groups, admins included, and an admin must be able to log in whatever the groups say.
+    allowed = {"allowed_users": set(settings.ALLOWED_USERS) | set(settings.ADMIN_USERS)}
     if settings.ALLOW_ALL_USERS:
         allowed["allow_all"] = True
     return allowed

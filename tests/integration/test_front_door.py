@@ -167,7 +167,8 @@ def directory(tmp_path_factory, docker_client):
                   HUB_EXTRA_CONFIG="extra.py",
                   AUTHENTICATOR="ldap", LDAP_SERVER="ldap://ldap", LDAP_INSECURE="true",
                   LDAP_SEARCH_BASE=ldap.PEOPLE, LDAP_SEARCH_USER_DN=ldap.READER[0],
-                  LDAP_SEARCH_PASSWORD_FILE="ldap-reader", LDAP_ALLOWED_GROUPS=ldap.STUDENTS)
+                  LDAP_SEARCH_PASSWORD_FILE="ldap-reader", LDAP_ALLOWED_GROUPS=ldap.STUDENTS,
+                  ADMIN_USERS=ldap.CAT[0])
     deploy(folder, values)
     yield {"folder": folder, "values": values, "name": name, "certificate": certificate,
            "url": f"https://{HOST}:{values['PUBLIC_PORT']}", "ca": str(folder / "ca.crt")}
@@ -187,6 +188,10 @@ class TestOwnCertificateAndLdap:
         ann.start()
         assert ann.contents("GET", "").status_code == 200
         ann.stop()
+
+    def test_an_admin_outside_the_group_logs_in_as_admin(self, directory):
+        cat = HubUser(directory["url"], *ldap.CAT, verify=directory["ca"])
+        assert cat.hub_api("GET", "/user").json()["admin"] is True
 
     @pytest.mark.parametrize("user, password", [("ann", "not-her-password"), ldap.BOB,
                                                 ("nobody", "whatever-1234")])

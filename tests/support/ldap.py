@@ -1,5 +1,5 @@
 """The tests' directory: Debian's slapd in a container (slapd/: dc=example,dc=org with ann in
-the group students, bob outside it, and a reader account for searches)."""
+the group students, bob and cat outside it, and a reader account for searches)."""
 
 import os
 import subprocess
@@ -11,6 +11,7 @@ PEOPLE = f"ou=people,{BASE}"
 STUDENTS = f"cn=students,ou=groups,{BASE}"
 READER = (f"cn=reader,{BASE}", "reader-pass-4")
 ANN, BOB = ("ann", "ann-pass-1234"), ("bob", "bob-pass-1234")  # in students; outside
+CAT = ("cat", "cat-pass-1234")  # outside students: the tests make cat an admin
 
 
 def build_image():

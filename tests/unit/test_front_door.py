@@ -147,11 +147,14 @@ def test_native_signup_waits_for_approval_and_admins_are_admins():
 def test_github_callback_is_the_public_url_and_the_secret_comes_from_its_file():
     config = login_config(settings(
         AUTHENTICATOR="github", OAUTH_CLIENT_ID="abc", OAUTH_CLIENT_SECRET_FILE="s",
-        GITHUB_ALLOWED_ORGANIZATIONS="uni-physics", PUBLIC_HOST="hub.example.org"), secret)
+        GITHUB_ALLOWED_ORGANIZATIONS="uni-physics", PUBLIC_HOST="hub.example.org",
+        ADMIN_USERS="prof"), secret)
     github = config["GitHubOAuthenticator"]
     assert github["oauth_callback_url"] == "https://hub.example.org/hub/oauth_callback"
     assert github["client_secret"] == "<oauth_client_secret>"
     assert github["allowed_organizations"] == {"uni-physics"}
+    # Admins can log in whatever the organisations say.
+    assert config["Authenticator"]["allowed_users"] == {"prof"}
 
 
 def test_generic_oauth_reads_names_and_groups_from_the_claims():
