@@ -120,7 +120,7 @@ def signed_up_approved_and_ran_a_cell(page, admin, hub_url, env, student, passwo
 
     log_in(page, hub_url, student, password)
     # The default URL starts the server, then JupyterLab opens.
-    page.wait_for_url(re.compile(rf"/user/{student}/lab"), timeout=240_000)
+    page.wait_for_url(re.compile(re.escape(hub_url) + rf"/user/{student}/lab"), timeout=240_000)
     page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
     shot(page, "4-jupyterlab")
     page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
