@@ -238,3 +238,12 @@ def deploy(manager, env_file):
     """Deploy the stack from an env file in STACK_DIR, as the stack role does, and wait."""
     manager.check_output(
         f"cd {STACK_DIR} && venv/bin/swarmspawner-stack deploy --env {env_file} --wait")
+
+
+def redeployed(manager, name, changes):
+    """The lab's .env with these changes, as STACK_DIR/.env.NAME, deployed; its file name."""
+    edits = " ".join(f"-e 's|^{k}=.*|{k}={v}|'" for k, v in changes.items())
+    manager.check_output(f"cd {STACK_DIR} && sed {edits} .env > .env.{name}"
+                         f" && chmod 600 .env.{name}")
+    deploy(manager, f".env.{name}")
+    return f".env.{name}"

@@ -11,22 +11,13 @@ import subprocess
 import pytest
 import requests
 
-from tests.e2e.conftest import STACK_DIR, deploy
+from tests.e2e.conftest import STACK_DIR, deploy, redeployed
 from tests.support import ldap
 from tests.support.browser import ARTIFACTS, home_trusting, launch
-from tests.support.user import HubUser
+from tests.support.user import HubUser, browser_session, submit_form
 
 # A new admin each run: NativeAuthenticator keeps the accounts of earlier runs.
 ADMIN = "prof" + secrets.token_hex(3)
-
-
-def redeployed(manager, name, changes):
-    """The lab's .env with these changes, as STACK_DIR/.env.NAME, deployed; its file name."""
-    edits = " ".join(f"-e 's|^{k}=.*|{k}={v}|'" for k, v in changes.items())
-    manager.check_output(f"cd {STACK_DIR} && sed {edits} .env > .env.{name}"
-                         f" && chmod 600 .env.{name}")
-    deploy(manager, f".env.{name}")
-    return f".env.{name}"
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +165,6 @@ def test_a_directory_user_in_the_group_logs_in_and_spawns(directory, hub_url, hu
 @pytest.mark.parametrize("user, password", [("ann", "not-her-password"), ldap.BOB])
 def test_a_wrong_password_or_outside_the_group_is_the_normal_login_error(directory, hub_url,
                                                                         hub_ca, user, password):
-    browser = requests.Session()
-    browser.verify, browser.trust_env = hub_ca, False
-    browser.get(hub_url + "/hub/login", timeout=30).raise_for_status()
-    response = browser.post(hub_url + "/hub/login", allow_redirects=False, timeout=30, data={
-        "username": user, "password": password, "_xsrf": browser.cookies.get("_xsrf")})
+    response = submit_form(browser_session(hub_ca), hub_url + "/hub/login",
+                           {"username": user, "password": password})
     assert response.status_code == 403 and "Invalid username or password" in response.text

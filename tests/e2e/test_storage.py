@@ -17,6 +17,7 @@ from tests.e2e.conftest import (
     deploy,
     node_state,
     read,
+    redeployed,
     running_node,
     user_service,
     wait_for,
@@ -130,14 +131,10 @@ def test_an_admin_lists_where_each_users_files_are(shared, hub_user, manager, en
 @pytest.fixture(scope="module")
 def local_storage(manager, env):
     """The stack redeployed with USER_STORAGE=local and a 30 s idle culler; then as it was."""
-    changes = {"USER_STORAGE": "local", "IDLE_TIMEOUT": "30"}
-    edits = " ".join(f"-e 's|^{k}=.*|{k}={v}|'" for k, v in changes.items())
-    manager.check_output(f"cd {STACK_DIR} && sed {edits} .env > .env.local-storage"
-                         " && chmod 600 .env.local-storage")
-    deploy(manager, ".env.local-storage")
+    env_file = redeployed(manager, "local-storage", {"USER_STORAGE": "local", "IDLE_TIMEOUT": "30"})
     yield
     deploy(manager, ".env")
-    manager.check_output(f"rm -f {STACK_DIR}/.env.local-storage")
+    manager.check_output(f"rm -f {STACK_DIR}/{env_file}")
 
 
 def test_local_volumes_keep_a_users_servers_on_their_node(local_storage, hub_user, swarm, env):

@@ -19,7 +19,7 @@ from swarmspawner_deploy.envfile import INTERNAL_CA_CERT
 from tests.support import ldap
 from tests.support.browser import ARTIFACTS, home_trusting, launch
 from tests.support.tls import own_certificate, served_certificate
-from tests.support.user import HubUser
+from tests.support.user import HubUser, browser_session, submit_form
 from tests.support.wait import wait_for
 
 from .test_stack import stack_cmd, write_env
@@ -32,19 +32,6 @@ HOST = "localhost"
 def ports():
     base = 20000 + secrets.randbelow(900) * 3
     return {"PUBLIC_PORT": str(base), "HTTP_PORT": str(base + 1), "INTERNAL_PORT": str(base + 2)}
-
-
-def session(verify):
-    s = requests.Session()
-    s.verify, s.trust_env = verify, False  # the test's CA, not the environment's bundle
-    return s
-
-
-def submit(s, url, fields):
-    """A hub form as a browser sends it: the _xsrf cookie's token along."""
-    s.get(url, timeout=30).raise_for_status()
-    return s.post(url, data={**fields, "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False,
-                  timeout=30)
 
 
 def stack_configs(client, stack):
@@ -86,36 +73,36 @@ class TestInternalCaAndSignUp:
         assert "WARNING" not in native["output"]  # a real login: no dummy warning
 
     def test_https_with_the_printed_ca_and_http_redirected(self, native):
-        health = session(native["ca"]).get(native["url"] + "/hub/health", timeout=10)
+        health = browser_session(native["ca"]).get(native["url"] + "/hub/health", timeout=10)
         assert health.status_code == 200
         # Not trusted without the deployment's CA; no HSTS for a certificate of its own.
         with pytest.raises(requests.exceptions.SSLError):
-            session(True).get(native["url"] + "/hub/health", timeout=10)
+            browser_session(True).get(native["url"] + "/hub/health", timeout=10)
         assert "Strict-Transport-Security" not in health.headers
         http = f"http://{HOST}:{native['values']['HTTP_PORT']}/hub/login?next=%2Fhub%2F"
-        response = session(True).get(http, allow_redirects=False, timeout=10)
+        response = browser_session(True).get(http, allow_redirects=False, timeout=10)
         assert response.status_code == 308
         assert response.headers["Location"] == native["url"] + "/hub/login?next=%2Fhub%2F"
 
     def test_sign_up_waits_for_the_admins_approval(self, native):
         url, ca = native["url"], native["ca"]
-        admin, student = session(ca), session(ca)
+        admin, student = browser_session(ca), browser_session(ca)
         # The admin named in ADMIN_USERS signs up first and is approved at once.
-        response = submit(admin, url + "/hub/signup", {
+        response = submit_form(admin, url + "/hub/signup", {
             "username": "prof", "signup_password": "correct-horse-42",
             "signup_password_confirmation": "correct-horse-42"})
         assert response.status_code == 200 and "alert-success" in response.text
-        response = submit(student, url + "/hub/signup", {
+        response = submit_form(student, url + "/hub/signup", {
             "username": "sam", "signup_password": "battery-staple-7",
             "signup_password_confirmation": "battery-staple-7"})
         assert "Your information has been sent to the admin" in response.text
         # Before approval: the login form says so, and no session.
-        response = submit(student, url + "/hub/login", {"username": "sam",
+        response = submit_form(student, url + "/hub/login", {"username": "sam",
                                                          "password": "battery-staple-7"})
         assert response.status_code != 302
         assert "has not been authorized by an administrator yet" in response.text
         # The admin logs in and approves.
-        response = submit(admin, url + "/hub/login", {"username": "prof",
+        response = submit_form(admin, url + "/hub/login", {"username": "prof",
                                                        "password": "correct-horse-42"})
         assert response.status_code == 302
         page = admin.get(url + "/hub/authorize", timeout=30)
@@ -127,7 +114,7 @@ class TestInternalCaAndSignUp:
         assert sam.contents("GET", "").status_code == 200
         sam.stop()
         # A wrong password is the login form's normal error, and no session.
-        response = submit(session(ca), url + "/hub/login", {"username": "sam",
+        response = submit_form(browser_session(ca), url + "/hub/login", {"username": "sam",
                                                              "password": "wrong-password"})
         assert response.status_code != 302 and "Invalid username or password" in response.text
 
@@ -135,7 +122,7 @@ class TestInternalCaAndSignUp:
         subprocess.run(["docker", "service", "update", "--force", "--detach",
                         f"{native['name']}_edge"], check=True, capture_output=True)
         # The same CA file still verifies the new edge's certificate.
-        assert wait_for(lambda: session(native["ca"]).get(
+        assert wait_for(lambda: browser_session(native["ca"]).get(
             native["url"] + "/hub/health", timeout=5).status_code == 200, timeout=90,
             ignore=(requests.RequestException,))
 
@@ -180,7 +167,7 @@ class TestOwnCertificateAndLdap:
     def test_the_configured_certificate_is_served_with_hsts(self, directory):
         port = int(directory["values"]["PUBLIC_PORT"])
         assert served_certificate(HOST, port, directory["ca"]) == directory["certificate"]
-        health = session(directory["ca"]).get(directory["url"] + "/hub/health", timeout=10)
+        health = browser_session(directory["ca"]).get(directory["url"] + "/hub/health", timeout=10)
         assert health.headers["Strict-Transport-Security"] == "max-age=31536000"
 
     def test_a_directory_user_in_the_group_logs_in_and_spawns(self, directory):
@@ -197,7 +184,7 @@ class TestOwnCertificateAndLdap:
                                                 ("nobody", "whatever-1234")])
     def test_wrong_password_or_outside_the_group_is_the_normal_login_error(self, directory, user,
                                                                            password):
-        response = submit(session(directory["ca"]), directory["url"] + "/hub/login",
+        response = submit_form(browser_session(directory["ca"]), directory["url"] + "/hub/login",
                           {"username": user, "password": password})
         assert response.status_code == 403
         assert "Invalid username or password" in response.text
@@ -234,7 +221,7 @@ class TestOwnCertificateAndLdap:
         values.update(AUTHENTICATOR=kind, OAUTH_CLIENT_ID="swarmspawner-test",
                       OAUTH_CLIENT_SECRET_FILE="oauth-secret", **extra)
         deploy(folder, values)
-        s = session(directory["ca"])
+        s = browser_session(directory["ca"])
         response = wait_for(lambda: s.get(directory["url"] + "/hub/oauth_login", timeout=10,
                                           allow_redirects=False), timeout=60,
                             ignore=(requests.RequestException,))
@@ -327,7 +314,7 @@ class TestOpenIdConnect:
         # starting container's network interface makes Chromium abort what it is loading,
         # ERR_NETWORK_CHANGED: so it opens JupyterLab once the server is up, and reloads a page
         # that broke as a user would. A user's browser elsewhere never sees that.)
-        browser_login = session(provider_and_hub["ca"])
+        browser_login = browser_session(provider_and_hub["ca"])
         for cookie in page.context.cookies():
             browser_login.cookies.set(cookie["name"], cookie["value"], path=cookie["path"])
         xsrf = {"X-XSRFToken": browser_login.cookies.get("_xsrf")}

@@ -6,30 +6,34 @@ import time
 import requests
 
 
+def browser_session(verify=True):
+    """A requests session as a browser keeps one. verify: a CA file (the deployment's own,
+    TLS=internal); the environment's CA bundle (REQUESTS_CA_BUNDLE) must not override it, as
+    requests lets it."""
+    session = requests.Session()
+    session.verify, session.trust_env = verify, False
+    return session
+
+
+def submit_form(session, url, fields):
+    """A hub form as a browser sends it: fetched first, its _xsrf cookie's token sent back."""
+    session.get(url, timeout=30).raise_for_status()
+    xsrf = session.cookies.get("_xsrf", path="/hub/") or session.cookies.get("_xsrf")
+    return session.post(url, data={**fields, "_xsrf": xsrf}, allow_redirects=False, timeout=30)
+
+
 class HubUser:
     def __init__(self, base_url, name, password, verify=True):
         self.base_url = base_url.rstrip("/")
         self.name = name
-        # verify: a CA file (the deployment's own, TLS=internal). The environment's CA bundle
-        # (REQUESTS_CA_BUNDLE) must not override it, as requests lets it.
-        self.verify = verify
-        self.session = requests.Session()
-        self.session.verify = verify
-        self.session.trust_env = False
+        self.verify = verify  # a CA file, or True: see browser_session
+        self.session = browser_session(verify)
         self.login(password)
         self.token = self._make_token()
 
     def login(self, password):
-        # The login form carries an _xsrf token, as a browser would send it back.
-        page = self.session.get(f"{self.base_url}/hub/login", timeout=30)
-        page.raise_for_status()
-        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
-        response = self.session.post(
-            f"{self.base_url}/hub/login",
-            data={"username": self.name, "password": password, "_xsrf": xsrf},
-            allow_redirects=False,
-            timeout=30,
-        )
+        response = submit_form(self.session, f"{self.base_url}/hub/login",
+                               {"username": self.name, "password": password})
         if response.status_code != 302:
             raise AssertionError(f"login failed: {response.status_code} {response.text[:300]}")
 
