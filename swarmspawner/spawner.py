@@ -6,6 +6,7 @@ The lifecycle lives here; the service spec comes from :mod:`.objects`, names fro
 
 import asyncio
 import copy
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -403,6 +404,17 @@ class SwarmSpawner(Spawner):
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
+    ).tag(config=True)
+
+    adopt_timeout = Float(
+        300.0,
+        help="""When the hub starts and Docker reports a server's task running, seconds the
+        hub waits for the server to accept connections at its address before JupyterHub's own
+        check (`http_timeout`), which stops a server it cannot reach. Docker's word that the
+        task runs is kept that long: after the manager's engine restarted, the overlay network
+        takes tens of seconds to reach the workers again, and the servers there are fine.
+        JupyterHub checks servers in the background after `init_spawners_timeout`, so the hub
+        answers meanwhile. A server whose task stops is not waited for.""",
     ).tag(config=True)
 
     failure_log_lines = Integer(
@@ -979,12 +991,37 @@ class SwarmSpawner(Spawner):
         return self.service_name
 
     async def get_url(self):
-        """After a hub restart: the server's current address, should its task have moved."""
+        """After a hub restart: the server's current address, should its task have moved, once
+        the server answers there (see adopt_timeout)."""
         await self.reflector.ready()
         task = self.reflector.current_task(self.service_id)
         if task is None or task["Status"]["State"] != "running" or self.server is None:
             return await super().get_url()
-        return f"http://{self._task_address(task)}:{self.port}{self.server.base_url}"
+        address = self._task_address(task)
+        await self._wait_until_reachable(address)
+        return f"http://{address}:{self.port}{self.server.base_url}"
+
+    async def _wait_until_reachable(self, address):
+        reflector = self.reflector
+        started = time.monotonic()
+
+        async def reachable_or_stopped():
+            if await _accepts_connections(address, self.port):
+                return True
+            task = reflector.current_task(self.service_id)
+            return task is None or task["Status"]["State"] != "running"
+
+        try:
+            await exponential_backoff(reachable_or_stopped, "", start_wait=0.5, max_wait=2,
+                                      timeout=self.adopt_timeout, timeout_tolerance=0)
+        except TimeoutError:
+            self.log.warning("%s runs, says Docker, but was not reachable at %s:%s for %g s",
+                             self._log_name, address, self.port, self.adopt_timeout)
+            return
+        waited = time.monotonic() - started
+        if waited > 1:
+            self.log.info("%s was reachable again at %s after %.1f s", self._log_name, address,
+                          waited)
 
     async def _create_service(self, spec):
         try:

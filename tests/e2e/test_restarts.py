@@ -1,8 +1,9 @@
 """Running servers keep working through every restart an operator makes, one after the other:
 the proxy, the hub, a redeploy with a changed .env value (and back), the manager's engine
-(hub and proxy tasks recreated; not met yet: see KNOWN_FAILURES). After each, every user's server answers a fresh login (a new token, which
-the server must check with the hub) through the public URL within 30 s; no server was
-restarted; every user's file is intact. Each case prints its time to recovery.
+(hub and proxy tasks recreated). After each, every user's server answers a fresh login (a new
+token, which the server must check with the hub) through the public URL; no server was
+restarted or lost; every user's file is intact. Each case prints its time to recovery; the
+goal is 30 s, not met yet after the manager's engine restart (see SLOW).
 
 Opt-in with the other disruptive tests (--e2e-node-loss): it restarts the manager's engine.
 """
@@ -108,18 +109,18 @@ CASES = {
     "redeploy with the .env as it was": (redeploy_as_it_was, ["hub"]),
     "manager's engine restarted": (restart_managers_engine, ["hub", "proxy"]),
 }
-#: Not met yet (issue 12 stays open): after the manager's engine restarts, its new hub and
-#: proxy tasks could not reach the workers' servers over the overlay network for 30 s to
-#: minutes (36 s in one run, over 4 minutes in the next), and JupyterHub stops at start-up
-#: the servers it cannot reach within http_timeout -- servers are lost.
-KNOWN_FAILURES = {"manager's engine restarted"}
+#: Cases whose recovery may take longer than RECOVERY_S, and why; nothing may be lost in them
+#: either. After the manager's engine restarts, the workers' engines find it again only at
+#: their next periodic rejoin of Docker's network gossip (a single manager joins nobody itself:
+#: its engine logs "Remote-addr-list=[]"), and its new hub and proxy learn where the workers'
+#: containers are at the next table sync after that: 30 to 60 s, seen. The hub keeps the
+#: servers meanwhile (adopt_timeout), where JupyterHub used to stop them after 30 s.
+SLOW = {"manager's engine restarted": "Docker's overlay gossip re-converges at its own pace after"
+                                      " a single manager's engine restarts (issue 12)"}
+LIMIT_S = 180
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(reason="overlay re-convergence after an engine"
-                                                " restart; see KNOWN_FAILURES", strict=False))
-    if case in KNOWN_FAILURES else case
-    for case in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_running_servers_answer_fresh_logins_within_30s(case, node_loss_enabled, running, swarm,
                                                         manager, env):
     users, before = running
@@ -132,12 +133,15 @@ def test_running_servers_answer_fresh_logins_within_30s(case, node_loss_enabled,
     for name in restarted:
         assert wait_for(lambda: stack_tasks(swarm, env, name) - old_tasks[name], timeout=120,
                         interval=0.2), f"no new {name} task"
-    recovered = time_to_recovery(users, started)
+    recovered = time_to_recovery(users, started, limit=LIMIT_S)
     print(f"\nrestarts: {case}: every server answered a fresh login after "
-          f"{'never (over 120 s)' if recovered is None else f'{recovered:.1f} s'}")
-    assert recovered is not None and recovered <= RECOVERY_S
+          f"{f'never (over {LIMIT_S} s)' if recovered is None else f'{recovered:.1f} s'}")
+    assert recovered is not None, "a server never answered again"
     assert tasks_of(swarm, env, users) == before, "a server was restarted or lost"
     for user in users:
         response = user.contents("GET", "kept.txt")
         assert response.status_code == 200, (response.status_code, response.text[:300])
         assert response.json()["content"] == f"{user.name}'s work"
+    if recovered > RECOVERY_S and case in SLOW:
+        pytest.xfail(f"nothing lost, but {recovered:.1f} s > {RECOVERY_S} s: {SLOW[case]}")
+    assert recovered <= RECOVERY_S
