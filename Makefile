@@ -6,7 +6,7 @@ PYTEST := $(VENV)/bin/pytest
 
 ENV ?= .env
 
-.PHONY: help up down test unit integration e2e-lab engine images browser oidc venv clean \
+.PHONY: help up sync down test unit integration e2e-lab engine images browser oidc venv clean \
 	lab-venv e2e lint bench bench-venv
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
@@ -18,6 +18,8 @@ help:
 	@echo "make up           a swarm of 1 manager + 2 worker hosts on this machine (swarmspawner-lab),"
 	@echo "                  provisioned by ansible/site.yml from $(ENV), JupyterHub deployed on it;"
 	@echo "                  INVENTORY=file: the same on real hosts"
+	@echo "make sync         after editing $(ENV) or its profiles file: every image on the nodes that"
+	@echo "                  may run it, then the stack redeployed (INVENTORY=file: real hosts)"
 	@echo "make down         remove the lab hosts (with INVENTORY=file: remove the stack there)"
 	@echo "make test         set up engine, swarm, venv and images, then run unit, integration and"
 	@echo "                  end-to-end tests (a lab of its own, the playbook, testinfra; see e2e-lab)"
@@ -99,6 +101,11 @@ ifeq ($(INVENTORY),)
 endif
 	$(ANSIBLE_PLAYBOOK) -i $(LAB_INVENTORY) ansible/site.yml -e env_file=$(abspath $(ENV))
 	@$(VENV)/bin/swarmspawner-lab info --inventory $(LAB_INVENTORY) --env $(ENV)
+
+# After an edit of the .env or the profiles file: the images where they may run, then the stack
+# (the playbook's images and stack parts only).
+sync: lab-venv
+	$(ANSIBLE_PLAYBOOK) -i $(LAB_INVENTORY) ansible/site.yml -e env_file=$(abspath $(ENV)) --tags images,stack
 
 ifeq ($(INVENTORY),)
 down: venv

@@ -5,6 +5,7 @@ nothing here needs editing. Extra Python configuration goes in the file HUB_EXTR
 names (a Docker secret too: it may hold anything).
 """
 
+import json
 import os
 import sys
 
@@ -82,7 +83,9 @@ if env.IDLE_TIMEOUT:
 
 # --- servers ------------------------------------------------------------------
 c.JupyterHub.spawner_class = "swarm"
-c.SwarmSpawner.image = os.environ.get("SINGLEUSER_IMAGE_REF", env.SINGLEUSER_IMAGE)
+# Each image as the deploy named it: by its ID with PIN_LOCAL_IMAGES, so no node tries a pull.
+IMAGE_REFS = json.loads(os.environ.get("IMAGE_REFS") or "{}")
+c.SwarmSpawner.image = IMAGE_REFS.get(env.SINGLEUSER_IMAGE, env.SINGLEUSER_IMAGE)
 c.SwarmSpawner.hub_id = env.STACK_NAME
 c.SwarmSpawner.service_prefix = env.SERVICE_PREFIX
 c.SwarmSpawner.networks = [env.NETWORK_NAME]
@@ -122,8 +125,8 @@ elif env.USER_STORAGE == "local":
     c.SwarmSpawner.volume_node_fallback = env.LOCAL_STORAGE_FALLBACK
 
 # The profiles file (PROFILES_FILE), checked again here: a user sees the profiles of their groups.
-PROFILES = profilesfile.load(
-    os.environ.get("SWARMSPAWNER_PROFILES_FILE", "/etc/swarmspawner/profiles.yaml"))
+PROFILES = profilesfile.pin_images(profilesfile.load(
+    os.environ.get("SWARMSPAWNER_PROFILES_FILE", "/etc/swarmspawner/profiles.yaml")), IMAGE_REFS)
 if PROFILES:
     c.SwarmSpawner.profile_list = lambda spawner: profilesfile.for_groups(
         PROFILES, {group.name for group in spawner.user.groups})

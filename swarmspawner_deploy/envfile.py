@@ -25,6 +25,7 @@ from swarmspawner.units import cpu_limit, memory_limit, parse_bytes
 from .hubdb import SQLITE_SYNCHRONOUS
 from .profilesfile import ProfilesFileError
 from .profilesfile import load as load_profiles_file
+from .profilesfile import server_images
 
 AUTHENTICATORS = ("native", "github", "generic", "ldap", "dummy")
 TLS_MODES = ("internal", "files", "acme", "off")
@@ -423,7 +424,8 @@ VARIABLES = [
          "Where servers may run, ';'-separated, e.g. node.role == worker;node.labels.gpu == no"),
         ("PROFILES_FILE", "", _text,
          "Optional YAML file of the servers users choose from (profiles, see"
-         " swarmspawner_deploy/profilesfile.py); empty: the one kind of server above."),
+         " swarmspawner_deploy/profilesfile.py); empty: the one kind of server above. The"
+         " playbook (make up, make sync) puts each profile's image on the nodes that may run it."),
         ("START_TIMEOUT", "300", _seconds,
          "Seconds a server may take to start."),
         ("POLL_INTERVAL", "30", _seconds,
@@ -617,6 +619,21 @@ def load(path=".env", check_files=True):
     return parse(raw, os.path.dirname(os.path.abspath(path)), check_files)
 
 
+def images(settings, path):
+    """Every image the deployment runs, with the placements it runs under (the playbook puts
+    each on the nodes that may run it): the hub's, the servers' default, the profiles'."""
+    profiles = (load_profiles_file(os.path.join(os.path.dirname(os.path.abspath(path)),
+                                                settings.PROFILES_FILE))
+                if settings.PROFILES_FILE else [])
+    hub = {"name": settings.HUB_IMAGE, "placements": [[settings.HUB_CONSTRAINT]]}
+    servers = server_images(profiles, settings.SINGLEUSER_IMAGE, settings.PLACEMENT_CONSTRAINTS)
+    for image in servers:
+        if image["name"] == hub["name"]:
+            image["placements"].append(hub["placements"][0])
+            return servers
+    return [hub, *servers]
+
+
 def example():
     """The example env file: every variable with its sentence and default."""
     lines = [
@@ -651,7 +668,8 @@ def main(argv=None):
         # FILES: what the deploy reads beside the env file (the Ansible stack role copies them).
         files = [path for _, path, _, _ in secret_files(settings)]
         files += [settings.PROFILES_FILE] if settings.PROFILES_FILE else []
-        json.dump({**settings, "FILES": files}, sys.stdout, indent=1, sort_keys=True)
+        json.dump({**settings, "FILES": files, "IMAGES": images(settings, path)}, sys.stdout,
+                  indent=1, sort_keys=True)
         print()
     else:
         print(f"{path}: ok")

@@ -28,6 +28,8 @@ from swarmspawner import units
 from swarmspawner.objects import SpecError, make_mount
 from swarmspawner.profiles import ProfileConfigError, load_profiles
 
+from . import placement
+
 GROUPS_FIELD = "groups"
 _OVERRIDE_KEYS = ("spawner_override", "kubespawner_override")
 _SAMPLE_NAMESPACE = {"username": "user", "servername": "", "prefix": "jupyter",
@@ -120,7 +122,7 @@ SETTINGS = {
     "cpu_guarantee": _cores,
     "mem_guarantee": lambda v: units.parse_bytes(v, "mem_guarantee"),
     "generic_resources": _generic,
-    "placement_constraints": _texts,
+    "placement_constraints": lambda v: placement.check(_texts(v)),
     "placement_preferences": _texts,
     "mounts": _mounts,
 }
@@ -209,3 +211,57 @@ def for_groups(profiles, groups):
         for profile in profiles
         if groups is None or not profile.get(GROUPS_FIELD) or set(profile[GROUPS_FIELD]) & groups
     ]
+
+
+def _overrides(entry):
+    return {**(entry.get("kubespawner_override") or {}), **(entry.get("spawner_override") or {})}
+
+
+def server_images(profiles, image, constraints):
+    """Every image a user's server may run, each with the placements it may run under:
+    [{"name": ..., "placements": [[constraint, ...], ...]}]. ``image`` and ``constraints`` are
+    the servers' defaults, which a profile or a choice within it overrides. An image or a
+    placement filled from a user's own text ({value}) is left out: nobody knows it ahead."""
+    found = {}
+
+    def add(overrides):
+        name = overrides.get("image", image)
+        placement = list(overrides.get("placement_constraints", constraints))
+        if "{value}" in name or any("{value}" in c for c in placement):
+            return
+        placements = found.setdefault(name, [])
+        if placement not in placements:
+            placements.append(placement)
+
+    add({})
+    for profile in profiles:
+        base = _overrides(profile)
+        add(base)
+        for option in (profile.get("profile_options") or {}).values():
+            for choice in (option.get("choices") or {}).values():
+                add({**base, **_overrides(choice)})
+    return [{"name": name, "placements": placements} for name, placements in found.items()]
+
+
+def pin_images(profiles, refs):
+    """The profiles with each image named as ``refs`` maps it (name -> local image ID), so that
+    the nodes, which hold those images already, never try to pull them."""
+    def pinned(entry):
+        entry = dict(entry)
+        for key in _OVERRIDE_KEYS:
+            if isinstance(entry.get(key), dict) and entry[key].get("image") in refs:
+                entry[key] = {**entry[key], "image": refs[entry[key]["image"]]}
+        return entry
+
+    result = []
+    for profile in profiles:
+        profile = pinned(profile)
+        if profile.get("profile_options"):
+            profile["profile_options"] = {
+                name: {**option, "choices": {key: pinned(choice) for key, choice
+                                             in (option.get("choices") or {}).items()}}
+                if option.get("choices") else option
+                for name, option in profile["profile_options"].items()}
+        result.append(profile)
+    return result
+

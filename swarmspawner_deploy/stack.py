@@ -39,7 +39,7 @@ import yaml
 from swarmspawner.objects import LABEL_HUB
 
 from .edge import caddy_config, public_url
-from .envfile import INTERNAL_CA_CERT, EnvError, load, secret_files
+from .envfile import INTERNAL_CA_CERT, EnvError, images, load, secret_files
 from .tls import ensure_internal_ca
 
 HERE = Path(__file__).resolve().parent
@@ -63,14 +63,24 @@ def file_hash(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def image_ref(client, name, pin):
-    """The image as the stack should name it: its local ID when pinned, else the name."""
-    if not pin:
-        return name
-    try:
-        return client.images.get(name).id
-    except docker.errors.ImageNotFound:
-        fail(f"{name} is not on this node (PIN_LOCAL_IMAGES=true): build or load it first")
+def image_refs(client, env, env_path):
+    """Each image the deployment runs, as the stack and the hub should name it: with
+    PIN_LOCAL_IMAGES, its ID on this node (so that no node tries a pull); else its name."""
+    names = [image["name"] for image in images(env, env_path)]
+    if not env.PIN_LOCAL_IMAGES:
+        return {name: name for name in names}
+    refs = {}
+    for name in names:
+        try:
+            refs[name] = client.images.get(name).id
+        except docker.errors.ImageNotFound:
+            if name in (env.HUB_IMAGE, env.SINGLEUSER_IMAGE):
+                fail(f"{name} is not on this node (PIN_LOCAL_IMAGES=true): build or load it first")
+            # The playbook puts every image on the first manager; by hand, one may be missing.
+            log(f"WARNING: {name} (PROFILES_FILE) is not on this node, so servers name it"
+                " by name: a node without it will try to pull it")
+            refs[name] = name
+    return refs
 
 
 def ensure_network(client, name):
@@ -137,8 +147,7 @@ def deploy(env_path, wait, report=False):
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         fail("this engine is not in swarm mode (docker swarm init)")
 
-    hub_ref = image_ref(client, env.HUB_IMAGE, env.PIN_LOCAL_IMAGES)
-    singleuser_ref = image_ref(client, env.SINGLEUSER_IMAGE, env.PIN_LOCAL_IMAGES)
+    refs = image_refs(client, env, env_path)
     stack = env.STACK_NAME
     created = [env.NETWORK_NAME] if ensure_network(client, env.NETWORK_NAME) else []
     for name in GENERATED_SECRETS:
@@ -168,8 +177,8 @@ def deploy(env_path, wait, report=False):
         "NETWORK_NAME": env.NETWORK_NAME,
         "HUB_DATA_VOLUME": env.HUB_DATA_VOLUME,
         "HUB_CONSTRAINT": env.HUB_CONSTRAINT,
-        "HUB_IMAGE_REF": hub_ref,
-        "SINGLEUSER_IMAGE_REF": singleuser_ref,
+        "HUB_IMAGE_REF": refs[env.HUB_IMAGE],
+        "IMAGE_REFS": json.dumps(refs, sort_keys=True),
         "ENV_FILE": str(Path(env_path).resolve()),
         "ENV_HASH": file_hash(env_path),
         "PROFILES_FILE": str(profiles),

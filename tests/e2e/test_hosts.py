@@ -4,6 +4,19 @@ import json
 
 import pytest
 
+from swarmspawner_deploy.envfile import images
+from swarmspawner_deploy.placement import images_for
+
+
+@pytest.fixture
+def images_here(host, manager, env, env_path):
+    """The images the playbook puts on this host: those its placement allows (every one on
+    the first manager)."""
+    hostname = host.check_output("hostname")
+    node = json.loads(manager.check_output(f"docker node inspect {hostname}"))[0]
+    return images_for(node, images(env, env_path),
+                      everything=hostname == manager.check_output("hostname"))
+
 
 def test_engine_running_and_enabled(host):
     docker = host.service("docker")
@@ -28,22 +41,26 @@ def test_in_the_swarm(host):
     assert state == "active"
 
 
-def test_images_present_by_the_same_id_as_on_the_manager(host, manager, env):
+def test_images_present_where_they_may_run_by_the_same_id_as_on_the_manager(host, manager, env,
+                                                                          images_here):
     if not env.PIN_LOCAL_IMAGES:
         return
-    for image in (env.HUB_IMAGE, env.SINGLEUSER_IMAGE):
+    assert env.SINGLEUSER_IMAGE in images_here or host.check_output("hostname") != \
+        manager.check_output("hostname")
+    for image in images_here:
         wanted = manager.check_output(f"docker image inspect --format '{{{{.Id}}}}' {image}")
         assert host.check_output(f"docker image inspect --format '{{{{.Id}}}}' {image}") == wanted
 
 
-def test_the_private_registry_serves_the_images_to_this_node(host, env, private_registry):
+def test_the_private_registry_serves_the_images_to_this_node(host, env, private_registry,
+                                                             images_here):
     """images_source=registry: the first manager's registry answers this node and holds the images."""
     if private_registry is None:
         pytest.skip("the images were not put on the nodes through a private registry")
     catalog = json.loads(host.check_output(
         "python3 -c 'import sys, urllib.request; "
         f"sys.stdout.write(urllib.request.urlopen(\"http://{private_registry}/v2/_catalog\").read().decode())'"))
-    for image in (env.HUB_IMAGE, env.SINGLEUSER_IMAGE):
+    for image in images_here:
         assert image.rsplit(":", 1)[0] in catalog["repositories"]
         # What runs here is the image that came through the registry.
         ids = {host.check_output(f"docker image inspect --format '{{{{.Id}}}}' {name}")

@@ -97,6 +97,25 @@ def test_a_failed_spawn_shows_the_reason(page, profiles_hub, docker_client, hub_
     assert service_of(docker_client, hub_id + "-profiles", user) is None
 
 
+def test_a_server_that_cannot_start_shows_its_own_error_line(page, profiles_hub, docker_client,
+                                                            hub_id):
+    hub, user = profiles_hub, "browser-nora"
+    log_in(page, hub, user)
+    page.goto(hub.url(f"/hub/spawn/{user}"))
+    page.check("#profile-nocommand")
+    started = time.monotonic()
+    page.click("#spawn_form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/hub/spawn-pending/{user}"))
+    page.wait_for_selector("#progress-bar.bg-danger")
+    failed_after = time.monotonic() - started
+    message = page.text_content("#progress-message")
+    assert "exec /usr/local/bin/no-such-command failed: No such file or directory" in message, \
+        message
+    page.screenshot(path=str(ARTIFACTS / "spawn-progress-failed-command.png"), full_page=True)
+    print(f"\nthe failed start showed the server's own error after {failed_after:.1f} s")
+    assert service_of(docker_client, hub_id + "-profiles", user) is None
+
+
 def test_a_bad_form_is_shown_again_with_the_reason(page, profiles_hub, docker_client, hub_id):
     hub, user = profiles_hub, "browser-cy"
     log_in(page, hub, user)

@@ -48,6 +48,12 @@ c.SwarmSpawner.profile_list = [
         "description": "Needs a node labelled gpu=yes: the spawn fails and says why.",
         "spawner_override": {{"placement_constraints": ["node.labels.gpu == yes"]}},
     }},
+    {{
+        "display_name": "A command the image lacks",
+        "slug": "nocommand",
+        "description": "Runs a command that is not in the image: the server's own error shows.",
+        "spawner_override": {{"cmd": ["/usr/local/bin/no-such-command"]}},
+    }},
 ]
 c.SwarmSpawner.unschedulable_timeout = 3
 """

@@ -1,5 +1,6 @@
 """The profiles file: parsed, checked with file, line and field, filtered by group."""
 
+import json
 import textwrap
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from swarmspawner.profiles import load_profiles
 from swarmspawner_deploy import profilesfile
 from swarmspawner_deploy.envfile import EnvError, load
+from swarmspawner_deploy.envfile import main as envfile_main
 
 GOOD = """\
 # Three profiles for everyone, one for the gpu group.
@@ -92,3 +94,63 @@ def test_the_env_check_refuses_a_broken_profiles_file(tmp_path):
     assert "PROFILES_FILE: " in str(info.value) and "line 3" in str(info.value)
     write(tmp_path, GOOD)
     assert load(str(env)).PROFILES_FILE == "profiles.yaml"
+
+
+def test_every_image_is_listed_with_the_placements_it_runs_under(tmp_path):
+    profiles = profilesfile.load(write(tmp_path, GOOD + """\
+- display_name: Pick
+  slug: pick
+  spawner_override: {placement_constraints: ["node.labels.big == yes"]}
+  profile_options:
+    image:
+      choices:
+        gpu: {spawner_override: {image: example/gpu:1}}
+        same: {spawner_override: {mem_limit: 1G}}
+      unlisted_choice:
+        enabled: true
+        spawner_override: {image: "example/any:{value}"}
+"""))
+    images = profilesfile.server_images(profiles, "example/notebook:1", ["node.role == worker"])
+    assert images == [
+        {"name": "example/notebook:1",
+         "placements": [["node.role == worker"], ["node.labels.big == yes"]]},
+        {"name": "example/r:4.4", "placements": [["node.role == worker"]]},
+        {"name": "example/gpu:1",
+         "placements": [["node.labels.gpu == yes"], ["node.labels.big == yes"]]},
+    ]
+
+
+def test_pinned_profiles_name_their_images_by_id_and_nothing_else_changes(tmp_path):
+    profiles = profilesfile.load(write(tmp_path, GOOD))
+    refs = {"example/gpu:1": "sha256:" + "a" * 64, "example/r:4.4": "sha256:" + "b" * 64}
+    pinned = profilesfile.pin_images(profiles, refs)
+    assert pinned[3]["spawner_override"]["image"] == refs["example/gpu:1"]
+    choice = pinned[2]["profile_options"]["version"]["choices"]["4.4"]
+    assert choice["spawner_override"]["image"] == refs["example/r:4.4"]
+    assert pinned[:2] == profiles[:2]
+    assert profiles[3]["spawner_override"]["image"] == "example/gpu:1"  # the input is kept
+    assert [p.slug for p in load_profiles(profilesfile.for_groups(pinned, None))] == [
+        "small", "large", "r", "gpu"]
+
+
+def test_a_placement_the_swarm_would_refuse_is_named_with_its_line(tmp_path):
+    path = write(tmp_path, "- display_name: A\n  spawner_override:\n"
+                           "    placement_constraints: ['node.colour == red']\n")
+    with pytest.raises(profilesfile.ProfilesFileError, match="line 3: .*placement_constraints"):
+        profilesfile.load(path)
+
+
+def test_the_env_json_lists_every_image_for_the_playbook(tmp_path, capsys):
+    write(tmp_path, GOOD)
+    (tmp_path / "pw").write_text("lab-password\n")
+    env = tmp_path / ".env"
+    env.write_text("PROFILES_FILE=profiles.yaml\nDUMMY_PASSWORD_FILE=pw\nAUTHENTICATOR=dummy\n"
+                   "SINGLEUSER_IMAGE=example/notebook:1\nPLACEMENT_CONSTRAINTS=node.role == worker\n")
+    assert envfile_main(["json", str(env)]) == 0
+    images = json.loads(capsys.readouterr().out)["IMAGES"]
+    assert [(i["name"], i["placements"]) for i in images] == [
+        ("swarmspawner/hub:latest", [["node.role == manager"]]),
+        ("example/notebook:1", [["node.role == worker"]]),
+        ("example/r:4.4", [["node.role == worker"]]),
+        ("example/gpu:1", [["node.labels.gpu == yes"]]),
+    ]
