@@ -14,6 +14,7 @@ from swarmspawner_deploy.envfile import load
 from swarmspawner_deploy import profilesfile
 from swarmspawner_deploy.hubdb import tune_sqlite, with_password
 from swarmspawner_deploy.login import login_config
+from swarmspawner_deploy.netaddr import address_in
 
 ENV_FILE = os.environ.get("SWARMSPAWNER_ENV_FILE", "/etc/swarmspawner/env")
 SECRETS = "/run/secrets"
@@ -32,8 +33,9 @@ def has_secret(name):
 c = get_config()  # noqa: F821
 
 # --- hub and proxy ------------------------------------------------------------
-c.JupyterHub.hub_ip = "0.0.0.0"
-c.JupyterHub.hub_connect_ip = "hub"  # the hub service's name on the overlay network
+# The hub's own port listens on the stack's private network only (CONTROL_SUBNET): the proxy
+# and the hub's services reach it there; users' servers, on the other network, cannot.
+c.JupyterHub.hub_ip = c.JupyterHub.hub_connect_ip = address_in(os.environ["CONTROL_SUBNET"])
 c.JupyterHub.db_url = (with_password(env.DB_URL, secret("db_password"))
                       if has_secret("db_password") else env.DB_URL)
 if env.DB_URL.startswith("sqlite:"):
@@ -46,7 +48,8 @@ c.ConfigurableHTTPProxy.should_start = False
 # puts the routes back within seconds, not minutes.
 c.JupyterHub.proxy_class = "swarmspawner.proxy.RouteKeepingProxy"
 c.JupyterHubHTTPClient.connector_options = proxy.fresh_lookups()
-c.ConfigurableHTTPProxy.api_url = "http://proxy:8001"
+# Its API listens on the stack's private network only, under this name.
+c.ConfigurableHTTPProxy.api_url = "http://proxy-api:8001"
 c.ConfigurableHTTPProxy.auth_token = secret("proxy_token")
 # Servers outlive hub restarts: the hub adopts them again when it comes back.
 c.JupyterHub.cleanup_servers = False

@@ -10,6 +10,7 @@ one is caught before anything is deployed. Each variable is declared once in
     swarmspawner-env example         # the example env file, from VARIABLES
 """
 
+import ipaddress
 import json
 import os
 import re
@@ -191,6 +192,17 @@ def _host_path(value):
     if not value.startswith("/") or value.rstrip("/") == "" or ".." in value.split("/"):
         raise ValueError("an absolute path on the nodes, e.g. /srv/swarmspawner/users")
     return value.rstrip("/")
+
+
+def _subnet(value):
+    try:
+        return str(ipaddress.ip_network(value))
+    except ValueError:
+        raise ValueError("an IPv4 subnet in CIDR form, e.g. 10.213.213.0/24") from None
+
+
+def _host_paths(value):
+    return [_host_path(item.strip()) for item in value.split(";") if item.strip()]
 
 
 def _id(value):
@@ -465,6 +477,22 @@ VARIABLES = [
         ("LOCAL_STORAGE_FALLBACK", "false", _bool,
          "local: when a user's node is down or drained, start their server elsewhere (without"
          " their files, which they are told stay on that node) instead of refusing."),
+    ),
+    *_vars(
+        "Least privilege",
+        ("CONTROL_SUBNET", "10.213.213.0/24", _subnet,
+         "Subnet of the stack's private network, where only the hub reaches the proxy's API and"
+         " the engine (through its filtering proxy); users' servers are not on it. Change it if"
+         " another network of the swarm uses it."),
+        ("OVERLAY_ENCRYPTED", "false", _bool,
+         "true: the stack's overlay networks encrypt what crosses between nodes (IPsec, Docker's"
+         " encrypted overlay; the nodes' kernels need ESP). Takes effect on networks the deploy"
+         " creates: switching it on an existing deployment is refused until the stack is removed."),
+        ("SERVER_BIND_ROOTS", "", _host_paths,
+         "Folders on the nodes below which users' servers may bind, ';'-separated (the shared"
+         " USER_STORAGE_PATH counts already), for mounts an admin adds in HUB_EXTRA_CONFIG. The"
+         " hub reaches the engine only through the stack's filtering proxy, which refuses a"
+         " server binding anything else."),
     ),
     *_vars(
         "Hosts (the Ansible playbook's Docker engines, daemon.json)",

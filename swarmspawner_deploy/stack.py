@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 STACK_FILE = HERE / "stack.yml"
 SHARED_STORAGE_FILE = HERE / "stack.shared.yml"
 EDGE_FILE = HERE / "stack.edge.yml"
+ENCRYPTED_FILE = HERE / "stack.encrypted.yml"
 NO_PROFILES = HERE / "no_profiles.yaml"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
 
@@ -83,16 +84,22 @@ def image_refs(client, env, env_path):
     return refs
 
 
-def ensure_network(client, name):
+def ensure_network(client, name, encrypted):
     """Create the overlay network if missing; returns whether it was created."""
     try:
         net = client.networks.get(name)
     except docker.errors.NotFound:
-        log(f"creating overlay network {name}")
-        client.networks.create(name, driver="overlay", attachable=True)
+        log(f"creating overlay network {name}{' (encrypted)' if encrypted else ''}")
+        client.networks.create(name, driver="overlay", attachable=True,
+                               options={"encrypted": ""} if encrypted else None)
         return True
     if net.attrs["Driver"] != "overlay" or not net.attrs.get("Attachable"):
         fail(f"network {name} exists but is not an attachable overlay network")
+    if ("encrypted" in (net.attrs.get("Options") or {})) != encrypted:
+        fail(f"network {name} exists {'un' if encrypted else ''}encrypted, and a network's"
+             f" encryption cannot change in place: set OVERLAY_ENCRYPTED={str(not encrypted).lower()}"
+             " again, or remove the stack (swarmspawner-stack remove; users' servers stop) and"
+             " deploy anew")
     return False
 
 
@@ -149,7 +156,8 @@ def deploy(env_path, wait, report=False):
 
     refs = image_refs(client, env, env_path)
     stack = env.STACK_NAME
-    created = [env.NETWORK_NAME] if ensure_network(client, env.NETWORK_NAME) else []
+    created = ([env.NETWORK_NAME] if ensure_network(client, env.NETWORK_NAME,
+                                                    env.OVERLAY_ENCRYPTED) else [])
     for name in GENERATED_SECRETS:
         if ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32)):
             created.append(f"{stack}_{name}")
@@ -175,6 +183,7 @@ def deploy(env_path, wait, report=False):
         "PUBLIC_PORT": str(env.PUBLIC_PORT),
         "PROXY_PORT": str(env.PUBLIC_PORT if env.TLS == "off" else env.INTERNAL_PORT),
         "NETWORK_NAME": env.NETWORK_NAME,
+        "CONTROL_SUBNET": env.CONTROL_SUBNET,
         "HUB_DATA_VOLUME": env.HUB_DATA_VOLUME,
         "HUB_CONSTRAINT": env.HUB_CONSTRAINT,
         "HUB_IMAGE_REF": refs[env.HUB_IMAGE],
@@ -185,12 +194,16 @@ def deploy(env_path, wait, report=False):
         "PROFILES_HASH": file_hash(profiles),
     }
     files = [STACK_FILE]
+    if env.OVERLAY_ENCRYPTED:
+        files.append(ENCRYPTED_FILE)
     if env.TLS != "off":
         caddy = Path(work.name) / "caddy.json"
         caddy.write_text(json.dumps(caddy_config(env), indent=1, sort_keys=True))
         variables.update(HTTP_PORT=str(env.HTTP_PORT), CADDY_FILE=str(caddy),
                          CADDY_HASH=file_hash(caddy))
         files.append(EDGE_FILE)
+    shared = [env.USER_STORAGE_PATH] if env.USER_STORAGE == "shared" else []
+    variables["SERVER_BIND_ROOTS"] = ";".join(shared + env.SERVER_BIND_ROOTS)
     if env.USER_STORAGE == "shared":
         variables["USER_STORAGE_PATH"] = env.USER_STORAGE_PATH
         files.append(SHARED_STORAGE_FILE)

@@ -184,6 +184,25 @@ def test_a_proxy_restart_costs_running_servers_seconds(deployment, docker_client
     user.stop()
 
 
+def test_the_hub_reaches_the_engine_only_through_its_docker_proxy(deployment, docker_client):
+    """Day 2 too: the proxy restarted, the hub spawns, polls and stops as before."""
+    stack = deployment["name"]
+    hub = docker_client.services.get(f"{stack}_hub").attrs["Spec"]["TaskTemplate"]
+    assert not any("docker.sock" in m.get("Source", "") for m in hub["ContainerSpec"]["Mounts"])
+    assert "DOCKER_HOST=tcp://dockerapi:2375" in hub["ContainerSpec"]["Env"]
+    proxy = docker_client.services.get(f"{stack}_dockerapi")
+    old_tasks = {t["ID"] for t in proxy.tasks()}
+    subprocess.run(["docker", "service", "update", "--force", "--detach", f"{stack}_dockerapi"],
+                   check=True, capture_output=True)
+    assert wait_for(lambda: any(
+        t["ID"] not in old_tasks and t["Status"]["State"] == "running" for t in proxy.tasks()))
+    user = HubUser(deployment["url"], "dora", deployment["password"])
+    user.start()
+    assert server_service(docker_client, stack, "dora") is not None
+    user.stop()
+    assert server_service(docker_client, stack, "dora") is None
+
+
 def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
     stack = deployment["name"]
     values = dict(deployment["values"], MEM_LIMIT="640M")
