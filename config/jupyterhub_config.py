@@ -34,8 +34,12 @@ c = get_config()  # noqa: F821
 
 # --- hub and proxy ------------------------------------------------------------
 # The hub's own port listens on the stack's private network only (CONTROL_SUBNET): the proxy
-# and the hub's services reach it there; users' servers, on the other network, cannot.
-c.JupyterHub.hub_ip = c.JupyterHub.hub_connect_ip = address_in(os.environ["CONTROL_SUBNET"])
+# and the hub's services reach it there, by its name on that network; users' servers, on the
+# other network, cannot. A name, not the address: while a restarted hub is not up, the name
+# has no address and a request fails at once, where one sent to the old address would hang.
+# (hub_bind_url, as JupyterHub binds to the connect address when hub_ip is not a wildcard.)
+c.JupyterHub.hub_bind_url = f"http://{address_in(os.environ['CONTROL_SUBNET'])}:8081"
+c.JupyterHub.hub_connect_ip = "hub-api"
 c.JupyterHub.db_url = (with_password(env.DB_URL, secret("db_password"))
                       if has_secret("db_password") else env.DB_URL)
 if env.DB_URL.startswith("sqlite:"):

@@ -486,7 +486,8 @@ VARIABLES = [
          " another network of the swarm uses it."),
         ("OVERLAY_ENCRYPTED", "false", _bool,
          "true: the stack's overlay networks encrypt what crosses between nodes (IPsec, Docker's"
-         " encrypted overlay; the nodes' kernels need ESP). Takes effect on networks the deploy"
+         " encrypted overlay; the playbook first checks that every node's kernel has ESP with"
+         " AES-GCM, without which the traffic would be dropped). Takes effect on networks the deploy"
          " creates: switching it on an existing deployment is refused until the stack is removed."),
         ("SERVER_BIND_ROOTS", "", _host_paths,
          "Folders on the nodes below which users' servers may bind, ';'-separated (the shared"

@@ -10,6 +10,8 @@ tests talk to the first manager's engine over SSH and to the hub through its pub
 
 import json
 import secrets
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -247,3 +249,13 @@ def redeployed(manager, name, changes):
                          f" && chmod 600 .env.{name}")
     deploy(manager, f".env.{name}")
     return f".env.{name}"
+
+
+def run_playbook(inventory, env_file, tags):
+    """ansible/site.yml's parts ``tags`` from this env file, as an admin runs it: the result."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory,
+         str(REPO / "ansible/site.yml"), "--tags", tags, "-e", f"env_file={env_file}"],
+        capture_output=True, text=True, timeout=900,
+        env={"ANSIBLE_CONFIG": str(REPO / "ansible/ansible.cfg"),
+             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})

@@ -30,7 +30,7 @@ def test_network_and_volume_present(swarm, env):
 def test_stack_services_at_desired_replicas(swarm, env):
     services = swarm.lines(f"stack services {env.STACK_NAME} --format '{{{{.Name}}}} {{{{.Replicas}}}}'")
     names = {line.split()[0] for line in services}
-    expected = {"hub", "proxy"} | ({"edge"} if env.TLS != "off" else set())
+    expected = {"hub", "proxy", "dockerapi"} | ({"edge"} if env.TLS != "off" else set())
     assert names == {f"{env.STACK_NAME}_{name}" for name in expected}
     for line in services:
         name, replicas = line.split()

@@ -1,6 +1,6 @@
 """Least privilege on the cluster: the hub holds no Docker socket and its engine calls beyond
-a spawner's are refused; a user's server reaches neither the proxy's API nor the engine's
-proxy; the overlay networks encrypt between nodes when the .env says so."""
+a spawner's are refused; a user's server reaches neither the proxy's API, nor the hub's own
+port, nor the engine's proxy; the overlay networks encrypt between nodes when the .env says so."""
 
 import json
 
@@ -32,7 +32,8 @@ print(json.dumps(tried))
 USER_ATTEMPTS = """
 import json, socket
 reached = {}
-for name, port in (("proxy", 8001), ("proxy-api", 8001), ("dockerapi", 2375)):
+for name, port in (("proxy", 8001), ("proxy-api", 8001), ("hub", 8081), ("hub-api", 8081),
+                   ("dockerapi", 2375)):
     try:
         socket.create_connection((name, port), timeout=3).close()
         reached[f"{name}:{port}"] = True

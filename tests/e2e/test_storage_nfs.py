@@ -6,11 +6,7 @@ Lab only (--e2e-node-loss marks a lab the tests may disturb): it installs nfs-ke
 the storage host.
 """
 
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import run_playbook
 
 
 def test_nfs_on_a_kernel_without_it_fails_with_a_clear_message(
@@ -20,12 +16,7 @@ def test_nfs_on_a_kernel_without_it_fails_with_a_clear_message(
     nfs_env.write_text(text)
     nfs_env.chmod(0o600)
     try:
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory,
-             str(REPO / "ansible/site.yml"), "--tags", "storage", "-e", f"env_file={nfs_env}"],
-            capture_output=True, text=True, timeout=900,
-            env={"ANSIBLE_CONFIG": str(REPO / "ansible/ansible.cfg"),
-                 "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+        result = run_playbook(inventory, nfs_env, "storage")
     finally:
         nfs_env.unlink()
     output = result.stdout + result.stderr

@@ -90,6 +90,7 @@ def deployment(tmp_path_factory, docker_client):
         POLL_INTERVAL="5",
         PROFILES_FILE="profiles.yaml",
         HUB_EXTRA_CONFIG="extra.py",
+        OVERLAY_ENCRYPTED="true",
     )
     env = folder / ".env"
     write_env(env, **values)
@@ -201,6 +202,20 @@ def test_the_hub_reaches_the_engine_only_through_its_docker_proxy(deployment, do
     assert server_service(docker_client, stack, "dora") is not None
     user.stop()
     assert server_service(docker_client, stack, "dora") is None
+
+
+def test_the_networks_are_encrypted_and_stay_so(deployment, docker_client):
+    """OVERLAY_ENCRYPTED=true: both networks encrypted; turning it off in place is refused."""
+    stack = deployment["name"]
+    for name in (deployment["values"]["NETWORK_NAME"], f"{stack}_control"):
+        assert "encrypted" in docker_client.networks.get(name).attrs["Options"], name
+    hub = docker_client.services.get(f"{stack}_hub").attrs["Version"]["Index"]
+    write_env(deployment["env"], **dict(deployment["values"], OVERLAY_ENCRYPTED="false"))
+    refused = stack_cmd("deploy", "--env", str(deployment["env"]), check=False)
+    write_env(deployment["env"], **deployment["values"])
+    assert refused.returncode == 1
+    assert "encryption cannot change in place" in refused.stderr, refused.stderr
+    assert docker_client.services.get(f"{stack}_hub").attrs["Version"]["Index"] == hub
 
 
 def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
