@@ -251,11 +251,19 @@ def redeployed(manager, name, changes):
     return f".env.{name}"
 
 
-def run_playbook(inventory, env_file, tags):
-    """ansible/site.yml's parts ``tags`` from this env file, as an admin runs it: the result."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory,
-         str(REPO / "ansible/site.yml"), "--tags", tags, "-e", f"env_file={env_file}"],
-        capture_output=True, text=True, timeout=900,
-        env={"ANSIBLE_CONFIG": str(REPO / "ansible/ansible.cfg"),
-             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+def run_playbook(inventory, env_path, suffix, text, tags):
+    """ansible/site.yml's parts ``tags``, as an admin runs them, from a variant of the lab's env
+    file (``text``, written beside it as .env.SUFFIX and removed after): (exit code, output)."""
+    variant = env_path.with_name(f"{env_path.name}.{suffix}")
+    variant.write_text(text)
+    variant.chmod(0o600)
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory,
+             str(REPO / "ansible/site.yml"), "--tags", tags, "-e", f"env_file={variant}"],
+            capture_output=True, text=True, timeout=900,
+            env={"ANSIBLE_CONFIG": str(REPO / "ansible/ansible.cfg"),
+                 "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    finally:
+        variant.unlink()
+    return result.returncode, result.stdout + result.stderr

@@ -10,19 +10,13 @@ from tests.e2e.conftest import run_playbook
 
 def test_encryption_on_a_kernel_without_it_stops_with_a_clear_message(
         env_path, inventory, runner, swarm, env):
-    encrypted_env = env_path.with_name(env_path.name + ".encrypted")
-    encrypted_env.write_text(env_path.read_text() + "OVERLAY_ENCRYPTED=true\n")
-    encrypted_env.chmod(0o600)
-    try:
-        result = run_playbook(inventory, encrypted_env, "engine")
-    finally:
-        encrypted_env.unlink()
-    output = result.stdout + result.stderr
+    returncode, output = run_playbook(inventory, env_path, "encrypted",
+                                      env_path.read_text() + "OVERLAY_ENCRYPTED=true\n", "engine")
     kernel_has_esp = "cannot hold the IPsec" not in output
-    if kernel_has_esp and result.returncode == 0:
+    if kernel_has_esp and returncode == 0:
         return  # a kernel with ESP: nothing to refuse
     print(output[-2000:])
-    assert result.returncode != 0
+    assert returncode != 0
     assert "cannot hold the IPsec" in output and "OVERLAY_ENCRYPTED=false" in output
     for host in runner.get_hosts("managers") + runner.get_hosts("workers"):
         assert f"the kernel of {host}" in output
