@@ -114,12 +114,17 @@ def make_app(engine_socket, hub_id, network_names, bind_roots):
         return state["session"]
 
     async def allowed_networks(session):
-        """The allowed networks by name and ID (the spawner names them; tasks show IDs)."""
+        """The allowed networks by name and ID (the spawner names them; tasks show IDs), looked
+        up once they all exist (a network keeps its ID while the stack that uses it runs)."""
+        if "networks" in state:
+            return state["networks"]
         found = set(network_names)
         for name in network_names:
             async with session.get(f"http://docker/networks/{name}") as answer:
-                if answer.status == 200:
-                    found.add((await answer.json())["Id"])
+                if answer.status != 200:
+                    return found
+                found.add((await answer.json())["Id"])
+        state["networks"] = found
         return found
 
     async def service_is_ours(session, service_id):
