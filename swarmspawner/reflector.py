@@ -24,6 +24,8 @@ STARTING_STATES = frozenset(
 )
 #: Seconds after a node event to list the tasks once more.
 NODE_EVENT_RECHECK = 2.0
+#: Seconds between listings while they fail.
+RETRY_INTERVAL = 1.0
 #: Task states a task never leaves.
 ENDED_STATES = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
 
@@ -64,12 +66,23 @@ class TaskReflector:
         ).start()
 
     async def _run(self):
+        failing = False
         while True:
             try:
                 await self.refresh()
+                if failing:
+                    self.log.info("Listing swarm tasks for hub %s again", self.hub_id)
+                failing = False
             except Exception as e:  # the engine may be briefly away; keep the last view
-                self.log.warning("Could not list swarm tasks for hub %s: %s", self.hub_id, e)
+                if not failing:
+                    self.log.warning("Could not list swarm tasks for hub %s: %s (retrying every"
+                                     " %g s)", self.hub_id, e, RETRY_INTERVAL)
+                failing = True
             interval = self.busy_interval if self._watchers else self.idle_interval
+            if failing:
+                # A restarted hub waits for its first listing, and its engine (or the Docker
+                # proxy) may come up a moment after it: do not make it wait a whole interval.
+                interval = min(interval, RETRY_INTERVAL)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()

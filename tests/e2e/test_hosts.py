@@ -36,6 +36,20 @@ def test_daemon_json_from_the_env_file(host, env, private_registry):
     assert config.get("default-address-pools", []) == env.DOCKER_ADDRESS_POOLS
 
 
+def test_a_manager_rejoins_the_gossip_when_its_engine_starts(host, managers):
+    """Managers only: the diagnostic server on loopback, and the unit that joins the other
+    nodes through it (tests/e2e/test_restarts.py restarts the engine and times it)."""
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    rejoin = host.service("swarm-gossip-rejoin")
+    if host.backend.get_hostname() not in managers:
+        assert "network-diagnostic-port" not in config
+        assert not rejoin.is_enabled
+        return
+    assert rejoin.is_enabled
+    assert host.socket(f"tcp://127.0.0.1:{config['network-diagnostic-port']}").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{config['network-diagnostic-port']}").is_listening
+
+
 def test_in_the_swarm(host):
     state = host.check_output("docker info --format '{{.Swarm.LocalNodeState}}'")
     assert state == "active"

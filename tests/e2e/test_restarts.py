@@ -1,9 +1,10 @@
 """Running servers keep working through every restart an operator makes, one after the other:
 the proxy, the hub, a redeploy with a changed .env value (and back), the manager's engine
 (hub and proxy tasks recreated). After each, every user's server answers a fresh login (a new
-token, which the server must check with the hub) through the public URL; no server was
-restarted or lost; every user's file is intact. Each case prints its time to recovery; the
-goal is 30 s, not met yet after the manager's engine restart (see SLOW).
+token, which the server must check with the hub) through the public URL within 30 s; no
+server was restarted or lost; every user's file is intact. Each case prints its time to
+recovery. The manager's engine restart meets it thanks to the playbook's swarm-gossip-rejoin
+(ansible/roles/docker_engine/files/), which the test's lab runs like any other.
 
 Opt-in with the other disruptive tests (--e2e-node-loss): it restarts the manager's engine.
 """
@@ -109,14 +110,6 @@ CASES = {
     "redeploy with the .env as it was": (redeploy_as_it_was, ["hub"]),
     "manager's engine restarted": (restart_managers_engine, ["hub", "proxy"]),
 }
-#: Cases whose recovery may take longer than RECOVERY_S, and why; nothing may be lost in them
-#: either. After the manager's engine restarts, the workers' engines find it again only at
-#: their next periodic rejoin of Docker's network gossip (a single manager joins nobody itself:
-#: its engine logs "Remote-addr-list=[]"), and its new hub and proxy learn where the workers'
-#: containers are at the next table sync after that: 30 to 60 s, seen. The hub keeps the
-#: servers meanwhile (adopt_timeout), where JupyterHub used to stop them after 30 s.
-SLOW = {"manager's engine restarted": "Docker's overlay gossip re-converges at its own pace after"
-                                      " a single manager's engine restarts (issue 12)"}
 LIMIT_S = 180
 
 
@@ -142,6 +135,4 @@ def test_running_servers_answer_fresh_logins_within_30s(case, node_loss_enabled,
         response = user.contents("GET", "kept.txt")
         assert response.status_code == 200, (response.status_code, response.text[:300])
         assert response.json()["content"] == f"{user.name}'s work"
-    if recovered > RECOVERY_S and case in SLOW:
-        pytest.xfail(f"nothing lost, but {recovered:.1f} s > {RECOVERY_S} s: {SLOW[case]}")
     assert recovered <= RECOVERY_S

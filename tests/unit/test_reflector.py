@@ -169,6 +169,25 @@ def test_ready_times_out_when_the_engine_never_answers():
     asyncio.run(main())
 
 
+def test_a_hub_whose_engine_comes_up_after_it_lists_again_soon(monkeypatch):
+    """A restarted hub whose Docker proxy is not up yet: its first listing fails, and it tries
+    again within the retry interval, not after the idle interval it uses once it has a view."""
+    monkeypatch.setattr(reflector_mod, "RETRY_INTERVAL", 0.05)
+
+    async def main():
+        engine = FakeEngine([task("t1", "s1")], fail=True)
+        reflector = TaskReflector(engine, "hub1", 100.0, 0.01)
+        try:
+            await asyncio.sleep(0.02)
+            engine.fail = False
+            await reflector.ready(timeout=1)
+            return reflector.current_task("s1")["ID"], engine.listings()
+        finally:
+            engine.closed.set()
+
+    assert asyncio.run(main()) == ("t1", 2)
+
+
 def test_one_reflector_per_engine_hub_and_loop():
     async def main():
         engine = FakeEngine()
