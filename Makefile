@@ -105,7 +105,7 @@ endif
 # After an edit of the .env or the profiles file: the images where they may run, then the stack
 # (the playbook's images and stack parts only).
 sync: lab-venv
-	$(ANSIBLE_PLAYBOOK) -i $(LAB_INVENTORY) ansible/site.yml -e env_file=$(abspath $(ENV)) --tags images,stack
+	$(ANSIBLE_PLAYBOOK) -i $(LAB_INVENTORY) ansible/site.yml -e env_file=$(abspath $(ENV)) --tags images,isolation,stack
 
 ifeq ($(INVENTORY),)
 down: venv

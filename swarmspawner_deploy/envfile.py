@@ -489,6 +489,11 @@ VARIABLES = [
          " encrypted overlay; the playbook first checks that every node's kernel has ESP with"
          " AES-GCM, without which the traffic would be dropped). Takes effect on networks the deploy"
          " creates: switching it on an existing deployment is refused until the stack is removed."),
+        ("SERVER_ISOLATION", "true", _bool,
+         "true: users' servers cannot open connections to each other (the playbook's agent on"
+         " every node firewalls each server's own network namespace as it starts: it accepts"
+         " only the proxy's and the hub's connections, to its own port); false: they can, e.g."
+         " for a course whose students share services. Applied by `make up` and `make sync`."),
         ("SERVER_BIND_ROOTS", "", _host_paths,
          "Folders on the nodes below which users' servers may bind, ';'-separated (the shared"
          " USER_STORAGE_PATH counts already), for mounts an admin adds in HUB_EXTRA_CONFIG. The"

@@ -80,3 +80,11 @@ def test_the_private_registry_serves_the_images_to_this_node(host, env, private_
         ids = {host.check_output(f"docker image inspect --format '{{{{.Id}}}}' {name}")
                for name in (image, f"{private_registry}/{image}")}
         assert len(ids) == 1
+
+
+def test_the_isolation_agent_runs_on_every_node(host, env):
+    """SERVER_ISOLATION: what firewalls users' servers from each other as they start
+    (tests/e2e/test_least_privilege.py tries it from a user's terminal)."""
+    agent = host.service("swarm-server-isolation")
+    assert agent.is_running == env.SERVER_ISOLATION
+    assert agent.is_enabled == env.SERVER_ISOLATION

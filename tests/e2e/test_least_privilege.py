@@ -1,12 +1,15 @@
 """Least privilege on the cluster: the hub holds no Docker socket and its engine calls beyond
 a spawner's are refused; a user's server reaches neither the proxy's API, nor the hub's own
-port, nor the engine's proxy; the overlay networks encrypt between nodes when the .env says so."""
+port, nor the engine's proxy, nor another user's server; the overlay networks encrypt between
+nodes when the .env says so."""
 
 import json
+import secrets
 
 import pytest
 
 from tests.e2e.conftest import running_node, user_service
+from tests.support.user import HubUser
 
 #: Run in the hub's container: what someone who took over the hub process would try first.
 HUB_ATTEMPTS = """
@@ -74,6 +77,70 @@ def test_a_users_server_reaches_no_control_plane(hub_user, swarm, env, node_host
     assert hub_user.contents("GET", "").status_code == 200
     hub_user.token = hub_user._make_token()
     assert hub_user.contents("GET", "").status_code == 200
+
+
+#: A user's terminal: connections to another user's server, at each address and port given.
+PEER_ATTEMPTS = """
+import json, os, socket
+reached = {}
+for target in json.loads(os.environ["TARGETS"]):
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        reached[target] = True
+    except OSError as e:
+        reached[target] = type(e).__name__
+print(json.dumps(reached))
+"""
+
+
+def address_on(host, container, network):
+    return host.check_output(
+        f"docker inspect -f '{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}'"
+        f" {container}")
+
+
+@pytest.fixture
+def other_user(hub_url, hub_ca, password):
+    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password, verify=hub_ca)
+    yield user
+    if user.server_model() is not None:
+        user.stop()
+
+
+def test_a_users_server_cannot_connect_to_another_users_server(hub_user, other_user, swarm, env,
+                                                                node_host):
+    if not env.SERVER_ISOLATION:
+        pytest.skip("SERVER_ISOLATION=false")
+    servers = {}
+    for user in (hub_user, other_user):
+        user.start()
+        service = user_service(swarm, env, user.name)
+        host = node_host(running_node(swarm, service))
+        servers[user.name] = (host, container_of(host, service))
+    their_host, theirs = servers[other_user.name]
+    my_host, mine = servers[hub_user.name]
+    # The other user also listens on the proxy's port, which a server may connect to: their
+    # own side must still refuse.
+    their_host.check_output(f"docker exec -d -u 1000 {theirs} python3 -m http.server 8000")
+    their_address = address_on(their_host, theirs, env.NETWORK_NAME)
+    targets = [f"{their_address}:8888", f"{their_address}:8000"]
+    if my_host.check_output("hostname") == their_host.check_output("hostname"):
+        targets.append(f"{address_on(their_host, theirs, 'docker_gwbridge')}:8888")
+    reached = python_in(my_host, mine, PEER_ATTEMPTS, user="1000",
+                        env=[f"TARGETS='{json.dumps(targets)}'"])
+    print(f"\nfrom {hub_user.name}'s terminal to {other_user.name}'s server: {reached}")
+    assert True not in reached.values(), reached
+    # Each server still answers its user through the proxy, fresh logins included.
+    for user in (hub_user, other_user):
+        user.token = user._make_token()
+        assert user.contents("GET", "").status_code == 200
+    # What it cost at the start: the agent's own line for the other user's server.
+    journal = their_host.check_output("journalctl -u swarm-server-isolation --no-pager -o cat")
+    lines = [line for line in journal.splitlines() if theirs[:12] in line or
+             user_service(swarm, env, other_user.name) in line]
+    assert lines, journal[-2000:]
+    print(f"agent: {lines[-1]}")
 
 
 def test_the_overlay_encrypts_between_nodes_when_asked(env, swarm, manager, hub_user, node_host):
