@@ -11,8 +11,7 @@ import sys
 
 from swarmspawner import proxy
 from swarmspawner_deploy.envfile import load
-from swarmspawner_deploy import profilesfile
-from swarmspawner_deploy.hubdb import tune_sqlite, with_password
+from swarmspawner_deploy import hubdb, profilesfile
 from swarmspawner_deploy.login import login_config
 from swarmspawner_deploy.netaddr import address_in
 
@@ -40,10 +39,14 @@ c = get_config()  # noqa: F821
 # (hub_bind_url, as JupyterHub binds to the connect address when hub_ip is not a wildcard.)
 c.JupyterHub.hub_bind_url = f"http://{address_in(os.environ['CONTROL_SUBNET'])}:8081"
 c.JupyterHub.hub_connect_ip = "hub-api"
-c.JupyterHub.db_url = (with_password(env.DB_URL, secret("db_password"))
-                      if has_secret("db_password") else env.DB_URL)
-if env.DB_URL.startswith("sqlite:"):
-    tune_sqlite(env.SQLITE_SYNCHRONOUS)
+c.JupyterHub.db_url = hubdb.hub_url(env, SECRETS)
+if c.JupyterHub.db_url.startswith("postgresql"):
+    # The stack's own PostgreSQL (DB_SERVICE=postgres) starts beside the hub.
+    hubdb.wait_for_server(c.JupyterHub.db_url)
+    # A restarted database leaves the pool's connections dead: test each before use.
+    c.JupyterHub.db_kwargs = {"pool_pre_ping": True}
+if c.JupyterHub.db_url.startswith("sqlite:"):
+    hubdb.tune_sqlite(env.SQLITE_SYNCHRONOUS)
 c.JupyterHub.cookie_secret = bytes.fromhex(secret("cookie_secret"))
 c.CryptKeeper.keys = [secret("crypt_key")]
 # The proxy is its own service; the hub only configures it.

@@ -115,9 +115,10 @@ build() { # IMAGE DIR; shows the classic builder's steps and RUN output, without
 }
 build "$HUB_IMAGE" docker/hub
 build "$SINGLEUSER_IMAGE" docker/singleuser
+build "$POSTGRES_IMAGE" docker/postgres
 
 log "done in $((SECONDS - start)) s"
-for image in "$BASE_IMAGE" "$HUB_IMAGE" "$SINGLEUSER_IMAGE"; do
+for image in "$BASE_IMAGE" "$HUB_IMAGE" "$SINGLEUSER_IMAGE" "$POSTGRES_IMAGE"; do
     read -r id size < <(docker image inspect --format '{{.Id}} {{.Size}}' "$image")
     echo "images: $image $id $((size / 1000000)) MB"
 done

@@ -301,6 +301,15 @@ VARIABLES = [
          " so no node ever tries a pull."),
         ("HUB_CONSTRAINT", "node.role == manager", _text,
          "Where the hub runs; it needs a manager's Docker socket."),
+        ("DB_SERVICE", "none", _choice("none", "postgres"),
+         "postgres: run PostgreSQL (POSTGRES_IMAGE, Debian's packages) as a service of the stack,"
+         " on the hub's node and its private network, with its data on the volume"
+         " STACK_NAME_db_data and a password the deploy makes as a Docker secret; the hub uses"
+         " it (leave DB_URL and DB_PASSWORD_FILE unset). none: DB_URL says where the database"
+         " is."),
+        ("POSTGRES_IMAGE", "swarmspawner/postgres:latest", _text,
+         "With DB_SERVICE=postgres: the database's image (docker/postgres/, built by make"
+         " images)."),
         ("DB_URL", "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite", _db_url,
          "The hub's database; PostgreSQL works too (postgresql://USER@HOST/DB, no password"
          " here)."),
@@ -628,6 +637,10 @@ def parse(raw, base_dir=".", check_files=True):
                 # JupyterHub's shared-password authenticator refuses to start with less.
                 problems.append(f"{variable}={path!r}: the lab password must have 8 characters"
                                 " or more")
+    if not problems and settings.DB_SERVICE == "postgres":
+        problems += [f"DB_SERVICE=postgres runs the hub's database itself: leave {name} unset"
+                     for name in ("DB_URL", "DB_PASSWORD_FILE")
+                     if settings[name] != BY_NAME[name].default]
     if not problems and settings.USER_STORAGE == "local" and not settings.USER_VOLUME:
         problems.append("USER_STORAGE=local needs USER_VOLUME, the name of each user's volume")
     for guarantee, limit in (("CPU_GUARANTEE", "CPU_LIMIT"), ("MEM_GUARANTEE", "MEM_LIMIT")):
@@ -655,17 +668,20 @@ def load(path=".env", check_files=True):
 
 def images(settings, path):
     """Every image the deployment runs, with the placements it runs under (the playbook puts
-    each on the nodes that may run it): the hub's, the servers' default, the profiles'."""
+    each on the nodes that may run it): the hub's, the database's (DB_SERVICE=postgres), the
+    servers' default, the profiles'."""
     profiles = (load_profiles_file(os.path.join(os.path.dirname(os.path.abspath(path)),
                                                 settings.PROFILES_FILE))
                 if settings.PROFILES_FILE else [])
     hub = {"name": settings.HUB_IMAGE, "placements": [[settings.HUB_CONSTRAINT]]}
+    database = ([{"name": settings.POSTGRES_IMAGE, "placements": [[settings.HUB_CONSTRAINT]]}]
+                if settings.DB_SERVICE == "postgres" else [])
     servers = server_images(profiles, settings.SINGLEUSER_IMAGE, settings.PLACEMENT_CONSTRAINTS)
     for image in servers:
         if image["name"] == hub["name"]:
             image["placements"].append(hub["placements"][0])
-            return servers
-    return [hub, *servers]
+            return [*database, *servers]
+    return [hub, *database, *servers]
 
 
 def example():

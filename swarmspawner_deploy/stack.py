@@ -47,6 +47,7 @@ STACK_FILE = HERE / "stack.yml"
 SHARED_STORAGE_FILE = HERE / "stack.shared.yml"
 EDGE_FILE = HERE / "stack.edge.yml"
 ENCRYPTED_FILE = HERE / "stack.encrypted.yml"
+POSTGRES_FILE = HERE / "stack.postgres.yml"
 NO_PROFILES = HERE / "no_profiles.yaml"
 GENERATED_SECRETS = ("cookie_secret", "crypt_key", "proxy_token")
 
@@ -75,7 +76,7 @@ def image_refs(client, env, env_path):
         try:
             refs[name] = client.images.get(name).id
         except docker.errors.ImageNotFound:
-            if name in (env.HUB_IMAGE, env.SINGLEUSER_IMAGE):
+            if name in (env.HUB_IMAGE, env.SINGLEUSER_IMAGE, env.POSTGRES_IMAGE):
                 fail(f"{name} is not on this node (PIN_LOCAL_IMAGES=true): build or load it first")
             # The playbook puts every image on the first manager; by hand, one may be missing.
             log(f"WARNING: {name} (PROFILES_FILE) is not on this node, so servers name it"
@@ -158,7 +159,8 @@ def deploy(env_path, wait, report=False):
     stack = env.STACK_NAME
     created = ([env.NETWORK_NAME] if ensure_network(client, env.NETWORK_NAME,
                                                     env.OVERLAY_ENCRYPTED) else [])
-    for name in GENERATED_SECRETS:
+    generated = GENERATED_SECRETS + (("db_password",) if env.DB_SERVICE == "postgres" else ())
+    for name in generated:
         if ensure_secret(client, f"{stack}_{name}", lambda: secrets.token_hex(32)):
             created.append(f"{stack}_{name}")
 
@@ -176,8 +178,8 @@ def deploy(env_path, wait, report=False):
 
     profiles = base / env.PROFILES_FILE if env.PROFILES_FILE else NO_PROFILES
     work = tempfile.TemporaryDirectory(prefix="swarmspawner-stack-")
-    generated = Path(work.name) / "stack.secrets.yml"
-    generated.write_text(yaml.safe_dump(file_secrets_part(stack, secrets_by_service)))
+    secrets_part = Path(work.name) / "stack.secrets.yml"
+    secrets_part.write_text(yaml.safe_dump(file_secrets_part(stack, secrets_by_service)))
     variables = {
         "STACK_NAME": stack,
         "PUBLIC_PORT": str(env.PUBLIC_PORT),
@@ -211,7 +213,10 @@ def deploy(env_path, wait, report=False):
             # A single node's own folder; on a cluster the playbook has mounted it already.
             log(f"creating {env.USER_STORAGE_PATH} for users' files")
             os.makedirs(env.USER_STORAGE_PATH, mode=0o755)
-    files.append(generated)
+    if env.DB_SERVICE == "postgres":
+        variables["POSTGRES_IMAGE_REF"] = refs[env.POSTGRES_IMAGE]
+        files.append(POSTGRES_FILE)
+    files.append(secrets_part)
     before = service_specs(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
@@ -315,7 +320,7 @@ def remove(env_path, volumes):
     for secret in client.secrets.list(filters={"name": f"{stack}_"}):
         secret.remove()
     remove_user_data(client, env)
-    for volume in (env.HUB_DATA_VOLUME, f"{stack}_edge_data"):
+    for volume in (env.HUB_DATA_VOLUME, f"{stack}_edge_data", f"{stack}_db_data"):
         try:
             client.volumes.get(volume).remove(force=True)
             log(f"removed volume {volume}")

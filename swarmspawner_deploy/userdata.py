@@ -15,6 +15,7 @@ from swarmspawner import slugs
 from swarmspawner.objects import expand_template
 
 from .envfile import load
+from .hubdb import hub_url
 
 
 def volume_name(template, username):
@@ -74,7 +75,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON list of rows")
     args = parser.parse_args(argv)
     env = load(args.env, check_files=False)
-    rows = locations(env, read_users(env.DB_URL))
+    rows = locations(env, read_users(hub_url(env)))
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
         print()

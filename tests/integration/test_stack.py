@@ -91,6 +91,8 @@ def deployment(tmp_path_factory, docker_client):
         PROFILES_FILE="profiles.yaml",
         HUB_EXTRA_CONFIG="extra.py",
         OVERLAY_ENCRYPTED="true",
+        # The stack's own PostgreSQL (the lab's e2e runs the default, SQLite on the hub's volume).
+        DB_SERVICE="postgres",
     )
     env = folder / ".env"
     write_env(env, **values)
@@ -148,6 +150,55 @@ def test_hub_restart_keeps_servers(deployment, docker_client):
     assert wait_for(lambda: user.server_model()["ready"])
     assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
     assert server_service(docker_client, stack, "bob").id == before
+    user.stop()
+
+
+def in_db(docker_client, stack, sql):
+    """Rows of a query, run in the database's container as the hub's role."""
+    container = docker_client.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={stack}_db"})[0]
+    result = container.exec_run(["sh", "-c", 'PGPASSWORD="$(cat /run/secrets/db_password)" psql'
+                                 f" -h 127.0.0.1 -U jupyterhub -d jupyterhub -tA -c '{sql}'"])
+    assert result.exit_code == 0, result.output.decode()
+    return result.output.decode().split()
+
+
+def test_the_hub_keeps_its_users_in_the_stacks_postgresql(deployment, docker_client):
+    """DB_SERVICE=postgres: users are rows of the stack's database, whose password is nowhere
+    but its secret; the hub carries on through a restart of the database."""
+    stack = deployment["name"]
+    assert {"alice", "bob"} <= set(in_db(docker_client, stack, "SELECT name FROM users"))
+    password = docker_client.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={stack}_db"})[0].exec_run(
+        ["cat", "/run/secrets/db_password"]).output.decode().strip()
+    assert len(password) == 64
+    specs = json.dumps([s.attrs for s in docker_client.services.list(
+        filters={"label": f"com.docker.stack.namespace={stack}"})])
+    assert f"{stack}_db_password" in specs and password not in specs
+    db = docker_client.services.get(f"{stack}_db")
+    old_tasks = {t["ID"] for t in db.tasks()}
+    started = time.monotonic()
+    subprocess.run(["docker", "service", "update", "--force", "--detach", f"{stack}_db"],
+                   check=True, capture_output=True)
+    assert wait_for(lambda: any(
+        t["ID"] not in old_tasks and t["Status"]["State"] == "running" for t in db.tasks()))
+    back = time.monotonic() - started
+
+    def logged_in():
+        try:
+            return HubUser(deployment["url"], "ed", deployment["password"])
+        except AssertionError:  # HTTP 500 while the database is away
+            return None
+
+    # While it is away the hub answers 500; once it is back, the hub's first use of its old
+    # connection fails once, and every later one works.
+    user = wait_for(logged_in, timeout=60, interval=0.5)
+    print(f"\nstack: the database ran again {back:.1f} s after its restart began; logins worked"
+          f" again after {time.monotonic() - started:.1f} s")
+    assert user
+    # Kept on its volume, and used again at once: the user starts a server.
+    user.start()
+    assert "ed" in in_db(docker_client, stack, "SELECT name FROM users")
     user.stop()
 
 

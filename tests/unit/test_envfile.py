@@ -116,3 +116,26 @@ def test_a_short_lab_password_is_refused(tmp_path):
 def test_guarantee_above_limit_is_refused():
     with pytest.raises(envfile.EnvError, match="MEM_GUARANTEE is larger than MEM_LIMIT"):
         envfile.parse({"MEM_LIMIT": "1G", "MEM_GUARANTEE": "2G"}, check_files=False)
+
+
+def test_the_stacks_own_database_leaves_the_url_to_it():
+    with pytest.raises(envfile.EnvError) as error:
+        envfile.parse({"DB_SERVICE": "postgres", "DB_URL": "postgresql://hub@db.example.org/hub",
+                       "DB_PASSWORD_FILE": "db-password"}, check_files=False)
+    assert error.value.problems == [
+        "DB_SERVICE=postgres runs the hub's database itself: leave DB_URL unset",
+        "DB_SERVICE=postgres runs the hub's database itself: leave DB_PASSWORD_FILE unset"]
+    with pytest.raises(envfile.EnvError, match="DB_SERVICE='mysql' is not valid: expected none or"
+                                               " postgres"):
+        envfile.parse({"DB_SERVICE": "mysql"}, check_files=False)
+
+
+def test_the_database_image_goes_where_the_hub_runs(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("")
+    settings = envfile.parse({"DB_SERVICE": "postgres", "HUB_CONSTRAINT": "node.labels.hub == yes"},
+                             check_files=False)
+    assert {"name": "swarmspawner/postgres:latest",
+            "placements": [["node.labels.hub == yes"]]} in envfile.images(settings, str(env))
+    assert "swarmspawner/postgres:latest" not in [
+        image["name"] for image in envfile.images(envfile.parse({}, check_files=False), str(env))]

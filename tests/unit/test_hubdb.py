@@ -18,3 +18,14 @@ def test_every_sqlite_database_opened_afterwards_is_in_wal_mode_with_normal_sync
 def test_an_unknown_setting_is_refused():
     with pytest.raises(ValueError, match="NORMAL, FULL"):
         tune_sqlite("OFF")
+
+
+def test_the_database_url_gets_its_password_and_the_images_driver():
+    from swarmspawner_deploy.hubdb import sqlalchemy_url
+
+    assert sqlalchemy_url("sqlite:////srv/jupyterhub/data/jupyterhub.sqlite") == \
+        "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+    assert sqlalchemy_url("postgresql://jupyterhub@db:5432/jupyterhub", "p@ss/word") == \
+        "postgresql+psycopg2://jupyterhub:p%40ss%2Fword@db:5432/jupyterhub"
+    assert sqlalchemy_url("postgresql+psycopg://hub@db.example.org/hub") == \
+        "postgresql+psycopg://hub@db.example.org/hub"
