@@ -242,6 +242,19 @@ def test_the_hub_reaches_the_engine_only_through_its_docker_proxy(deployment, do
     hub = docker_client.services.get(f"{stack}_hub").attrs["Spec"]["TaskTemplate"]
     assert not any("docker.sock" in m.get("Source", "") for m in hub["ContainerSpec"]["Mounts"])
     assert "DOCKER_HOST=tcp://dockerapi:2375" in hub["ContainerSpec"]["Env"]
+    # Root in their containers, without root's powers: only the hub keeps three capabilities,
+    # to make users' directories on the shared storage.
+    for service in docker_client.services.list(
+            filters={"label": f"com.docker.stack.namespace={stack}"}):
+        container = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert container.get("CapabilityDrop") == ["ALL"], service.name
+        assert container.get("CapabilityAdd") == (
+            ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] if service.name == f"{stack}_hub"
+            else None), service.name
+    running = docker_client.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={stack}_hub"})[0]
+    status = running.exec_run(["grep", "CapEff", "/proc/1/status"]).output.decode()
+    assert status.split() == ["CapEff:", "000000000000000b"], status
     proxy = docker_client.services.get(f"{stack}_dockerapi")
     old_tasks = {t["ID"] for t in proxy.tasks()}
     subprocess.run(["docker", "service", "update", "--force", "--detach", f"{stack}_dockerapi"],
