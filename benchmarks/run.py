@@ -36,7 +36,7 @@ from pathlib import Path
 import docker
 
 from benchmarks import images, report
-from swarmspawner_deploy.images import BASE_IMAGE, HUB_IMAGE, SINGLEUSER_IMAGE
+from swarmspawner_deploy.images import BASE_IMAGE, HUB_IMAGE, POSTGRES_IMAGE, SINGLEUSER_IMAGE
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
 
@@ -45,15 +45,21 @@ ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "build" / "bench"
 NETWORK = "ssbench-overlay"
 SUBNET = "10.213.12.0/22"
-# Hubs get fixed addresses at the top of the subnet (services are given the low ones), a pair
+TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
+#: Every system the benchmark knows, in the order it runs them; swarmspawner-pg is this spawner
+#: with its hub on PostgreSQL (the stack's DB_SERVICE=postgres image) instead of SQLite.
+SYSTEMS = ("floor", "swarmspawner", "swarmspawner-pg", "dockerspawner")
+#: What `make bench` runs unless BENCH_SYSTEMS says otherwise.
+DEFAULT_SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
+#: Each hub's code in its names (services, containers).
+CODES = {"swarmspawner": "ss", "swarmspawner-pg": "sp", "dockerspawner": "ds"}
+
+
+# Hubs get fixed addresses at the top of the subnet (services are given the low ones), three
 # per run id so that two runs at once do not collide.
 def hub_ip(run_id, kind):
-    slot = int(run_id, 16) % 120
-    return f"10.213.15.{2 + 2 * slot + (kind == 'dockerspawner')}"
-
-
-TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
-SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
+    slot = int(run_id, 16) % 80
+    return f"10.213.15.{2 + 3 * slot + list(CODES).index(kind)}"
 
 # Both hubs: no spawn limit, long timeouts (100 at once on 2 cores), the image per user name.
 COMMON_CONFIG = """
@@ -76,6 +82,13 @@ c.Spawner.pre_spawn_hook = _bench_image
 # default (watch_interval 15 s, poll_interval 30 s), scaled to the benchmark's poll interval.
 SWARMSPAWNER_CONFIG = """
 c.SwarmSpawner.watch_interval = {watch_interval}
+"""
+
+# The hub's database on PostgreSQL, as the stack's DB_SERVICE=postgres runs it (its image, the
+# same driver and pool settings), in a container of its own on the benchmark's network.
+POSTGRES_CONFIG = """
+c.JupyterHub.db_url = {url!r}
+c.JupyterHub.db_kwargs = {{"pool_pre_ping": True}}
 """
 
 # dockerspawner 14.x's SwarmSpawner as its documentation configures it for a swarm: the overlay
@@ -149,6 +162,40 @@ def container_cpu_seconds(client, container_id):
 # --- the spawners, through the hub's REST API ---------------------------------------------
 
 
+class Postgres:
+    """The PostgreSQL of the stack's DB_SERVICE=postgres, as a container on the benchmark's
+    network; its password in a file mounted where the stack mounts its secret."""
+
+    def __init__(self, client, workdir, run_id):
+        self.client = client
+        self.name = f"ssbench-pg-{run_id}"
+        self.password_file = Path(workdir) / "db_password"
+        self.password_file.parent.mkdir(parents=True, exist_ok=True)
+        self.password_file.write_text(secrets.token_hex(16) + "\n")
+        self.password_file.chmod(0o644)  # read by the image's postgres user
+        password = self.password_file.read_text().strip()
+        self.url = f"postgresql+psycopg2://jupyterhub:{password}@{self.name}:5432/jupyterhub"
+        self.container = None
+
+    def start(self, timeout=120):
+        self.container = self.client.containers.run(
+            POSTGRES_IMAGE, name=self.name, detach=True, network=NETWORK,
+            volumes={str(self.password_file): {"bind": "/run/secrets/db_password", "mode": "ro"}})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            check = self.container.exec_run(
+                ["pg_isready", "-q", "-h", "127.0.0.1", "-U", "jupyterhub", "-d", "jupyterhub"])
+            if check.exit_code == 0:
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not accept connections within {timeout} s")
+
+    def remove(self):
+        if self.container is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.container.remove(force=True, v=True)
+
+
 class HubSystem:
     def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
                  poll_interval):
@@ -157,21 +204,28 @@ class HubSystem:
         self.poll_interval = poll_interval
         self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
         extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD)
-        if kind == "swarmspawner":
+        self.database = None
+        if kind.startswith("swarmspawner"):
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
         else:
             extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
-        self.hub_id = f"ssbench-{run_id}"
+        if kind == "swarmspawner-pg":
+            self.database = Postgres(client, Path(workdir) / "postgres", run_id)
+            extra += POSTGRES_CONFIG.format(url=self.database.url)
+        # Each hub its own label value: two swarmspawner hubs must not adopt each other's.
+        self.hub_id = f"ssbench-{run_id}" if kind != "swarmspawner-pg" else f"ssbench-pg-{run_id}"
         self.run_id = run_id
         self.hub = Hub(
             client, Path(workdir) / kind, image=hub_image, singleuser_image=notebook_image,
-            network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-ss{run_id}",
+            network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-{CODES[kind]}{run_id}",
             name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
             docker_socket=self.counter.listen_path, ip=hub_ip(run_id, kind),
         )
         self.set_tiny_image(tiny_image)
 
     def start(self):
+        if self.database:
+            self.database.start()
         self.hub.start(timeout=120)
         return self
 
@@ -185,9 +239,11 @@ class HubSystem:
             (LOGS / f"hub-{self.kind}.log").write_text(self.hub.logs())
         self.hub.remove()
         self.counter.stop()
+        if self.database:
+            self.database.remove()
 
     def service_prefix(self):
-        return f"ssbench-{'ss' if self.kind == 'swarmspawner' else 'ds'}{self.run_id}-"
+        return f"ssbench-{CODES[self.kind]}{self.run_id}-"
 
     def _spawn_one(self, user, timeout):
         started = time.monotonic()
@@ -344,7 +400,8 @@ class FloorSystem:
 
 def cleanup(client, run_id):
     """Remove every service and container this run made (names carry the run's id)."""
-    prefixes = tuple(f"ssbench-{what}{run_id}" for what in ("ss", "ds", "floor-", "hub-"))
+    prefixes = tuple(f"ssbench-{what}{run_id}" for what in (*CODES.values(), "floor-", "hub-",
+                                                             "pg-"))
     for service in client.services.list():
         if service.name.startswith(prefixes):
             service.remove()
@@ -375,7 +432,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebook-n", default=os.environ.get("BENCH_NOTEBOOK_N", "1,10,30"))
     parser.add_argument("--tiny-n", default=os.environ.get("BENCH_TINY_N", "30,100"))
-    parser.add_argument("--systems", default=os.environ.get("BENCH_SYSTEMS", ",".join(SYSTEMS)))
+    parser.add_argument("--systems",
+                        default=os.environ.get("BENCH_SYSTEMS", ",".join(DEFAULT_SYSTEMS)),
+                        help=f"comma-separated, of {', '.join(SYSTEMS)}")
     parser.add_argument("--repeats-single", type=int,
                         default=int(os.environ.get("BENCH_REPEATS_SINGLE", "3")),
                         help="how often N=1 is run (its figures are the medians)")
@@ -428,7 +487,7 @@ def main(argv=None):
                 log(f"starting the {kind} hub")
                 running[kind] = HubSystem(
                     kind, client, workdir, run_id,
-                    hub_image if kind == "swarmspawner" else built["bench_hub"],
+                    hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
                     notebook_image, built["tiny"], args.poll_interval).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:

@@ -12,12 +12,13 @@ pytestmark = pytest.mark.integration
 def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
     out = run.main([
         "--notebook-n", "", "--tiny-n", "2", "--poll-interval", "1", "--idle-window", "2",
-        "--out", str(tmp_path),
+        "--systems", ",".join(run.SYSTEMS), "--out", str(tmp_path),
     ])
 
     data = json.loads(out["json"].read_text())
     assert {(p["system"], p["image"], p["n"]) for p in data["phases"]} == {
-        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("dockerspawner", "tiny", 2),
+        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("swarmspawner-pg", "tiny", 2),
+        ("dockerspawner", "tiny", 2),
     }
     for phase in data["phases"]:
         assert phase["errors"] == [], phase
