@@ -115,8 +115,8 @@ def plot(path, phases):
     image_kinds = [k for k in ("notebook", "tiny") if any(p["image"] == k for p in phases)]
     fig, axes = plt.subplots(1, len(image_kinds), figsize=(6 * len(image_kinds), 4.2),
                              squeeze=False)
-    colors = {"floor": "tab:gray", "swarmspawner": "tab:blue", "swarmspawner-pg": "tab:green",
-              "dockerspawner": "tab:orange"}
+    colors = {"floor": "tab:gray", "swarmspawner": "tab:blue", "swarmspawner-dp": "tab:purple",
+              "swarmspawner-pg": "tab:green", "dockerspawner": "tab:orange"}
     for ax, kind in zip(axes[0], image_kinds):
         for system in colors:
             rows = sorted((p for p in phases if p["image"] == kind and p["system"] == system),

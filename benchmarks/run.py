@@ -46,20 +46,23 @@ LOGS = ROOT / "build" / "bench"
 NETWORK = "ssbench-overlay"
 SUBNET = "10.213.12.0/22"
 TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
-#: Every system the benchmark knows, in the order it runs them; swarmspawner-pg is this spawner
-#: with its hub on PostgreSQL (the stack's DB_SERVICE=postgres image) instead of SQLite.
-SYSTEMS = ("floor", "swarmspawner", "swarmspawner-pg", "dockerspawner")
+#: Every system the benchmark knows, in the order it runs them. swarmspawner-pg: this spawner
+#: with its hub on PostgreSQL (the stack's DB_SERVICE=postgres image) instead of SQLite;
+#: swarmspawner-dp: this spawner reaching the engine through the stack's Docker proxy
+#: (swarmspawner-docker-proxy), as the deployed hub does.
+SYSTEMS = ("floor", "swarmspawner", "swarmspawner-dp", "swarmspawner-pg", "dockerspawner")
 #: What `make bench` runs unless BENCH_SYSTEMS says otherwise.
 DEFAULT_SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
 #: Each hub's code in its names (services, containers).
-CODES = {"swarmspawner": "ss", "swarmspawner-pg": "sp", "dockerspawner": "ds"}
+CODES = {"swarmspawner": "ss", "swarmspawner-dp": "sd", "swarmspawner-pg": "sp",
+         "dockerspawner": "ds"}
 
 
-# Hubs get fixed addresses at the top of the subnet (services are given the low ones), three
+# Hubs get fixed addresses at the top of the subnet (services are given the low ones), four
 # per run id so that two runs at once do not collide.
 def hub_ip(run_id, kind):
-    slot = int(run_id, 16) % 80
-    return f"10.213.15.{2 + 3 * slot + list(CODES).index(kind)}"
+    slot = int(run_id, 16) % 60
+    return f"10.213.15.{2 + 4 * slot + list(CODES).index(kind)}"
 
 # Both hubs: no spawn limit, long timeouts (100 at once on 2 cores), the image per user name.
 COMMON_CONFIG = """
@@ -196,6 +199,44 @@ class Postgres:
                 self.container.remove(force=True, v=True)
 
 
+class DockerProxy:
+    """The stack's Docker proxy (swarmspawner-docker-proxy, from the hub image) in a container
+    on the benchmark's network, in front of the counting proxy's socket: what the deployed hub
+    reaches the engine through."""
+
+    def __init__(self, client, image, socket_path, hub_id, run_id):
+        self.client = client
+        self.image = image
+        self.socket_path = socket_path
+        self.hub_id = hub_id
+        self.name = f"ssbench-dp-{run_id}"
+        self.url = f"tcp://{self.name}:2375"
+        self.container = None
+
+    def start(self, timeout=60):
+        self.container = self.client.containers.run(
+            self.image, ["swarmspawner-docker-proxy", "--hub-id", self.hub_id,
+                         "--network", NETWORK],
+            name=self.name, detach=True, network=NETWORK,
+            volumes={self.socket_path: {"bind": "/var/run/docker.sock", "mode": "rw"}})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            check = self.container.exec_run(
+                ["python3", "/usr/local/bin/healthcheck", "http://localhost:2375/_ping"])
+            if check.exit_code == 0:
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+
+    def remove(self):
+        if self.container is not None:
+            LOGS.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(Exception):
+                (LOGS / "docker-proxy.log").write_bytes(self.container.logs())
+            with contextlib.suppress(docker.errors.NotFound):
+                self.container.remove(force=True)
+
+
 class HubSystem:
     def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
                  poll_interval):
@@ -209,23 +250,31 @@ class HubSystem:
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
         else:
             extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
+        # Each hub its own label value: two swarmspawner hubs must not adopt each other's.
+        self.hub_id = f"ssbench-{run_id}" + ("" if kind in ("swarmspawner", "dockerspawner")
+                                            else f"-{CODES[kind]}")
         if kind == "swarmspawner-pg":
             self.database = Postgres(client, Path(workdir) / "postgres", run_id)
             extra += POSTGRES_CONFIG.format(url=self.database.url)
-        # Each hub its own label value: two swarmspawner hubs must not adopt each other's.
-        self.hub_id = f"ssbench-{run_id}" if kind != "swarmspawner-pg" else f"ssbench-pg-{run_id}"
+        self.docker_proxy = None
+        if kind == "swarmspawner-dp":
+            self.docker_proxy = DockerProxy(client, hub_image, self.counter.listen_path,
+                                            self.hub_id, run_id)
+            extra += f"c.SwarmSpawner.docker_host = {self.docker_proxy.url!r}\n"
         self.run_id = run_id
         self.hub = Hub(
             client, Path(workdir) / kind, image=hub_image, singleuser_image=notebook_image,
             network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-{CODES[kind]}{run_id}",
             name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
-            docker_socket=self.counter.listen_path, ip=hub_ip(run_id, kind),
+            docker_socket=None if self.docker_proxy else self.counter.listen_path,
+            ip=hub_ip(run_id, kind),
         )
         self.set_tiny_image(tiny_image)
 
     def start(self):
-        if self.database:
-            self.database.start()
+        for part in (self.database, self.docker_proxy):
+            if part:
+                part.start()
         self.hub.start(timeout=120)
         return self
 
@@ -238,9 +287,10 @@ class HubSystem:
         with contextlib.suppress(Exception):
             (LOGS / f"hub-{self.kind}.log").write_text(self.hub.logs())
         self.hub.remove()
+        for part in (self.database, self.docker_proxy):
+            if part:
+                part.remove()
         self.counter.stop()
-        if self.database:
-            self.database.remove()
 
     def service_prefix(self):
         return f"ssbench-{CODES[self.kind]}{self.run_id}-"
@@ -401,7 +451,7 @@ class FloorSystem:
 def cleanup(client, run_id):
     """Remove every service and container this run made (names carry the run's id)."""
     prefixes = tuple(f"ssbench-{what}{run_id}" for what in (*CODES.values(), "floor-", "hub-",
-                                                             "pg-"))
+                                                             "pg-", "dp-"))
     for service in client.services.list():
         if service.name.startswith(prefixes):
             service.remove()

@@ -17,8 +17,8 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
 
     data = json.loads(out["json"].read_text())
     assert {(p["system"], p["image"], p["n"]) for p in data["phases"]} == {
-        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("swarmspawner-pg", "tiny", 2),
-        ("dockerspawner", "tiny", 2),
+        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("swarmspawner-dp", "tiny", 2),
+        ("swarmspawner-pg", "tiny", 2), ("dockerspawner", "tiny", 2),
     }
     for phase in data["phases"]:
         assert phase["errors"] == [], phase

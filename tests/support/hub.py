@@ -94,7 +94,9 @@ class Hub:
                 port_bindings={8000: ("127.0.0.1", None)},
                 binds={
                     str(self.workdir): {"bind": "/srv/jupyterhub", "mode": "rw"},
-                    self.docker_socket: {"bind": "/var/run/docker.sock", "mode": "rw"},
+                    # None: no socket, as the deployed hub (it reaches a Docker proxy by TCP).
+                    **({self.docker_socket: {"bind": "/var/run/docker.sock", "mode": "rw"}}
+                       if self.docker_socket else {}),
                     **{host: {"bind": inside, "mode": "rw"} for host, inside in self.binds.items()},
                 },
                 network_mode=self.network,
