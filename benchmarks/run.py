@@ -165,6 +165,16 @@ def container_cpu_seconds(client, container_id):
 # --- the spawners, through the hub's REST API ---------------------------------------------
 
 
+def wait_until_ready(container, check, timeout):
+    """Run ``check`` in the container until it exits 0."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if container.exec_run(check).exit_code == 0:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{container.name}: {' '.join(check)} did not pass within {timeout} s")
+
+
 class Postgres:
     """The PostgreSQL of the stack's DB_SERVICE=postgres, as a container on the benchmark's
     network; its password in a file mounted where the stack mounts its secret."""
@@ -184,14 +194,9 @@ class Postgres:
         self.container = self.client.containers.run(
             POSTGRES_IMAGE, name=self.name, detach=True, network=NETWORK,
             volumes={str(self.password_file): {"bind": "/run/secrets/db_password", "mode": "ro"}})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            check = self.container.exec_run(
-                ["pg_isready", "-q", "-h", "127.0.0.1", "-U", "jupyterhub", "-d", "jupyterhub"])
-            if check.exit_code == 0:
-                return self
-            time.sleep(0.5)
-        raise RuntimeError(f"{self.name} did not accept connections within {timeout} s")
+        wait_until_ready(self.container, ["pg_isready", "-q", "-h", "127.0.0.1", "-U",
+                                          "jupyterhub", "-d", "jupyterhub"], timeout)
+        return self
 
     def remove(self):
         if self.container is not None:
@@ -219,14 +224,9 @@ class DockerProxy:
                          "--network", NETWORK],
             name=self.name, detach=True, network=NETWORK,
             volumes={self.socket_path: {"bind": "/var/run/docker.sock", "mode": "rw"}})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            check = self.container.exec_run(
-                ["python3", "/usr/local/bin/healthcheck", "http://localhost:2375/_ping"])
-            if check.exit_code == 0:
-                return self
-            time.sleep(0.5)
-        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+        wait_until_ready(self.container, ["python3", "/usr/local/bin/healthcheck",
+                                          "http://localhost:2375/_ping"], timeout)
+        return self
 
     def remove(self):
         if self.container is not None:

@@ -178,13 +178,23 @@ def user_service(swarm, env, user):
     return names[0] if names else None
 
 
-@pytest.fixture
-def hub_user(hub_url, hub_ca, password):
-    """A new user of the hub, logged in; their server is stopped afterwards."""
+def _new_user(hub_url, hub_ca, password):
     user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password, verify=hub_ca)
     yield user
     if user.server_model() is not None:
         user.stop()
+
+
+@pytest.fixture
+def hub_user(hub_url, hub_ca, password):
+    """A new user of the hub, logged in; their server is stopped afterwards."""
+    yield from _new_user(hub_url, hub_ca, password)
+
+
+@pytest.fixture
+def other_user(hub_url, hub_ca, password):
+    """A second new user, beside hub_user."""
+    yield from _new_user(hub_url, hub_ca, password)
 
 
 def node_state(swarm, hostname):

@@ -4,12 +4,10 @@ port, nor the engine's proxy, nor another user's server; the overlay networks en
 nodes when the .env says so."""
 
 import json
-import secrets
 
 import pytest
 
-from tests.e2e.conftest import running_node, user_service
-from tests.support.user import HubUser
+from tests.e2e.conftest import running_node, user_service, wait_for
 
 #: Run in the hub's container: what someone who took over the hub process would try first.
 HUB_ATTEMPTS = """
@@ -106,14 +104,6 @@ def address_on(host, container, network):
         f" {container}")
 
 
-@pytest.fixture
-def other_user(hub_url, hub_ca, password):
-    user = HubUser(hub_url, "e2e" + secrets.token_hex(3), password, verify=hub_ca)
-    yield user
-    if user.server_model() is not None:
-        user.stop()
-
-
 def test_a_users_server_cannot_connect_to_another_users_server(hub_user, other_user, swarm, env,
                                                                 node_host):
     if not env.SERVER_ISOLATION:
@@ -147,6 +137,16 @@ def test_a_users_server_cannot_connect_to_another_users_server(hub_user, other_u
              user_service(swarm, env, other_user.name) in line]
     assert lines, journal[-2000:]
     print(f"agent: {lines[-1]}")
+    # Day 2: the agent restarted (an upgrade, a crash) puts the rules back on running servers,
+    # and they hold as before.
+    their_host.check_output("systemctl restart swarm-server-isolation")
+    assert wait_for(lambda: len([line for line in their_host.check_output(
+        "journalctl -u swarm-server-isolation --no-pager -o cat").splitlines()
+        if user_service(swarm, env, other_user.name) in line]) > len(lines), timeout=30)
+    again = python_in(my_host, mine, PEER_ATTEMPTS, user="1000",
+                      env=[f"TARGETS='{json.dumps(targets)}'"])
+    assert True not in again.values(), again
+    assert other_user.contents("GET", "").status_code == 200
 
 
 def test_the_overlay_encrypts_between_nodes_when_asked(env, swarm, manager, hub_user, node_host):
