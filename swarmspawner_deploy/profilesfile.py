@@ -24,11 +24,10 @@ config, and a changed file redeploys the hub like any .env change.
 
 import yaml
 
-from swarmspawner import units
+from swarmspawner import placement, units
 from swarmspawner.objects import SpecError, make_mount
 from swarmspawner.profiles import ProfileConfigError, load_profiles
 
-from . import placement
 
 GROUPS_FIELD = "groups"
 _OVERRIDE_KEYS = ("spawner_override", "kubespawner_override")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from swarmspawner_deploy import placement
+from swarmspawner import placement
+from swarmspawner_deploy.placement import images_for
 
 WORKER = {"ID": "w1id", "Spec": {"Role": "worker", "Labels": {"gpu": "yes"}},
           "Description": {"Hostname": "node-2", "Platform": {"OS": "linux",
@@ -41,7 +42,7 @@ def test_each_node_gets_the_images_it_may_run():
               {"name": "notebook", "placements": [["node.role == worker"]]},
               {"name": "gpu", "placements": [["node.labels.gpu == yes"]]},
               {"name": "two-ways", "placements": [["node.labels.gpu == no"], ["node.id == m1id"]]}]
-    assert placement.images_for(WORKER, images) == ["notebook", "gpu"]
-    assert placement.images_for(MANAGER, images) == ["hub", "two-ways"]
-    assert placement.images_for(WORKER, images, everything=True) == [
+    assert images_for(WORKER, images) == ["notebook", "gpu"]
+    assert images_for(MANAGER, images) == ["hub", "two-ways"]
+    assert images_for(WORKER, images, everything=True) == [
         "hub", "notebook", "gpu", "two-ways"]
