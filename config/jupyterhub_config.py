@@ -113,6 +113,7 @@ c.SwarmSpawner.user_cpu_guarantee_total = env.USER_CPU_GUARANTEE_TOTAL
 c.SwarmSpawner.user_mem_guarantee_total = env.USER_MEM_GUARANTEE_TOTAL
 c.SwarmSpawner.placement_constraints = env.PLACEMENT_CONSTRAINTS
 c.Spawner.start_timeout = int(env.START_TIMEOUT)
+c.SwarmSpawner.boot_limit_per_node = env.BOOT_LIMIT_PER_NODE
 c.Spawner.poll_interval = int(env.POLL_INTERVAL)
 
 # --- users' files: JupyterLab opens where they are kept --------------------------

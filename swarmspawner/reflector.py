@@ -54,6 +54,9 @@ class TaskReflector:
         self.tasks = {}
         #: node ID -> hostname
         self.nodes = {}
+        #: The swarm's nodes as the engine lists them; listed again after a node event.
+        self.node_list = []
+        self._nodes_stale = True
         self.loaded = asyncio.Event()
         self._updated = asyncio.Event()
         self._wake = asyncio.Event()
@@ -96,11 +99,15 @@ class TaskReflector:
         while not loop.is_closed():
             try:
                 for _ in self.docker.events(filters={"type": ["node"]}):
-                    loop.call_soon_threadsafe(self._wake.set)
+                    loop.call_soon_threadsafe(self._node_changed)
                     loop.call_soon_threadsafe(loop.call_later, NODE_EVENT_RECHECK, self._wake.set)
             except Exception as e:  # the engine restarting, or a loop that ended
                 self.log.debug("Node events for hub %s interrupted: %s", self.hub_id, e)
             time.sleep(5)
+
+    def _node_changed(self):
+        self._nodes_stale = True
+        self._wake.set()
 
     async def refresh(self):
         tasks = await self.docker.watch_call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})
@@ -110,9 +117,11 @@ class TaskReflector:
         for service_tasks in by_service.values():
             service_tasks.sort(key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]),
                                reverse=True)
-        if any(t.get("NodeID") and t["NodeID"] not in self.nodes for t in tasks):
-            nodes = await self.docker.watch_call("nodes")
-            self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
+        if self._nodes_stale or any(t.get("NodeID") and t["NodeID"] not in self.nodes
+                                    for t in tasks):
+            self._nodes_stale = False
+            self.node_list = await self.docker.watch_call("nodes")
+            self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in self.node_list}
         self.tasks = dict(by_service)
         self.loaded.set()
         updated, self._updated = self._updated, asyncio.Event()

@@ -5,6 +5,7 @@ The lifecycle lives here; the service spec comes from :mod:`.objects`, names fro
 """
 
 import asyncio
+import contextlib
 import copy
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from traitlets import (
 
 from . import profiles as profiles_mod
 from . import hubaddress, slugs, storage, units
+from .admission import BootAdmission, Ticket
 from .client import AsyncDocker
 from .errors import SpawnError
 from .form import render_form
@@ -374,6 +376,17 @@ class SwarmSpawner(Spawner):
         10,
         help="""At most this many Docker API requests are in flight from this hub at once;
         further ones wait their turn. The hub's event loop never waits on Docker.""",
+    ).tag(config=True)
+
+    boot_limit_per_node = Integer(
+        0,
+        help="""At most this many servers boot at once on each node, from the creation of their
+        service until they answer; further starts wait their turn in order of request, each
+        user seeing their place in line on the progress page. Python servers booting at once
+        contend for a node's CPU: a few at a time, they are all ready sooner (measured in
+        benchmarks/results/boot-admission.md). The swarm picks a server's node: until it has,
+        a booting server counts against every ready node its placement constraints allow.
+        Waiting counts towards `start_timeout`. 0: no limit.""",
     ).tag(config=True)
 
     watch_interval = Float(
@@ -947,7 +960,10 @@ class SwarmSpawner(Spawner):
             raise SpawnError(f"The server's settings are not valid: {e}") from e
         self.service_name = settings.name
         await self._ensure_home()
+        async with self._boot_turn(settings.placement_constraints):
+            return await self._boot(spec)
 
+    async def _boot(self, spec):
         self._emit(10, f"Creating service {self.service_name}")
         self.log.info("Creating service %s", self.service_name)
         created = await self._create_service(spec)
@@ -972,6 +988,42 @@ class SwarmSpawner(Spawner):
             await self._remove_service()
             raise
         return f"http://{address}:{self.port}"
+
+    _boot_ticket = None
+
+    @contextlib.asynccontextmanager
+    async def _boot_turn(self, constraints):
+        """Wait for a place to boot (boot_limit_per_node), and hold it while inside."""
+        if self.boot_limit_per_node <= 0:
+            yield
+            return
+        admission = BootAdmission.for_hub(self.hub_id)
+        reflector = self.reflector
+        await reflector.ready()
+        ticket = self._boot_ticket = Ticket(list(constraints), self.boot_limit_per_node)
+
+        queued = []
+
+        def on_wait(place, booting):
+            if not queued:  # once per start in the hub's log; every change on the user's page
+                queued.append(place)
+                self.log.info("Server %s waits for its turn to boot: number %d in line",
+                              self.service_name, place)
+            self._emit(5, f"Waiting for a turn to start: number {place} in line, {booting}"
+                          f" servers starting now")
+
+        try:
+            if not await admission.turn(ticket, lambda: reflector.node_list, on_wait):
+                raise SpawnError("The server was stopped while it waited for its turn to start.")
+            yield
+        finally:
+            admission.release(ticket)
+            self._boot_ticket = None
+
+    def _placed(self, task):
+        """The swarm gave the booting server a node: it counts against that node only."""
+        if self._boot_ticket is not None and task.get("NodeID"):
+            BootAdmission.for_hub(self.hub_id).placed(self._boot_ticket, task["NodeID"])
 
     def _task_address(self, task):
         """The task's address on the hub's network.
@@ -1074,6 +1126,7 @@ class SwarmSpawner(Spawner):
                 if seen != last_seen:
                     last_seen = seen
                     self._emit_task_progress(task)
+                    self._placed(task)
                 if state == "running":
                     return task
                 if state in ENDED_STATES or task.get("DesiredState") != "running":
@@ -1179,6 +1232,9 @@ class SwarmSpawner(Spawner):
         return task["Status"].get("ContainerStatus", {}).get("ExitCode") or 0
 
     async def stop(self, now=False):
+        if self._boot_ticket is not None and not self._boot_ticket.admitted:
+            # E.g. start_timeout passed while it waited: it must not boot afterwards.
+            BootAdmission.for_hub(self.hub_id).cancel(self._boot_ticket)
         if not self.service_id:
             return
         await self._remove_service()

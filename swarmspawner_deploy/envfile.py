@@ -252,6 +252,12 @@ def _count(value):
     return int(value)
 
 
+def _whole(value):
+    if not value.isdigit():
+        raise ValueError("a whole number, 0 or more")
+    return int(value)
+
+
 def _optional_count(value):
     return None if value == "" else _count(value)
 
@@ -448,7 +454,12 @@ VARIABLES = [
          " swarmspawner_deploy/profilesfile.py); empty: the one kind of server above. The"
          " playbook (make up, make sync) puts each profile's image on the nodes that may run it."),
         ("START_TIMEOUT", "300", _seconds,
-         "Seconds a server may take to start."),
+         "Seconds a server may take to start, waiting for its turn (BOOT_LIMIT_PER_NODE)"
+         " included."),
+        ("BOOT_LIMIT_PER_NODE", "0", _whole,
+         "At most this many servers boot at once on each node; further starts wait their turn"
+         " in order, each user shown their place in line. Servers booting at once contend for"
+         " a node's CPU (benchmarks/results/boot-admission.md). 0: no limit."),
         ("POLL_INTERVAL", "30", _seconds,
          "Seconds between the hub's checks of running servers."),
     ),

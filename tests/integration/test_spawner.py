@@ -1,6 +1,7 @@
 """The spawner on the real swarm, driven through a real hub's REST API and proxy."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import docker
 import pytest
@@ -190,3 +191,50 @@ def test_docker_requests_do_not_grow_with_servers(make_hub, socket_counter, hub_
     # One listing per poll interval serves every server's poll.
     assert all(rate <= 2 for rate in per_interval.values()), per_interval
     assert per_interval[4] <= per_interval[1] + 0.5, per_interval
+
+
+ADMISSION_HOOK = """
+def _per_user(spawner):
+    if spawner.user.name.startswith("hog"):  # holds its place until http_timeout
+        spawner.cmd = ["sleep", "600"]
+        spawner.http_timeout = 20
+    elif spawner.user.name.startswith("impatient"):
+        spawner.start_timeout = 5
+c.Spawner.pre_spawn_hook = _per_user
+"""
+
+
+def test_boot_admission_starts_servers_in_turn_and_tells_each_their_place(
+        make_hub, docker_client, hub_id):
+    hub = make_hub("c.SwarmSpawner.boot_limit_per_node = 1\n" + ADMISSION_HOOK,
+                   hub_id=hub_id + "-admit")
+    users = ["queue0", "queue1", "queue2"]
+    for user in users:
+        hub.ensure_user(user)
+    with ThreadPoolExecutor(len(users)) as pool:
+        outcomes = list(pool.map(hub.spawn, users))
+    assert all(ready for ready, _ in outcomes), outcomes
+    waits = [[e["message"] for e in events if "in line" in e["message"]]
+             for _, events in outcomes]
+    # One node, one place: one boots at once, the second waits as number 1, the third as
+    # number 2 and then 1 — told as it moves up.
+    assert sorted(len(w) for w in waits) == [0, 1, 2], waits
+    assert any(w and "number 2 in line" in w[0] and "number 1 in line" in w[-1] for w in waits)
+    # Each server was created only once the one before it answered.
+    created = sorted(service_of(docker_client, hub_id + "-admit", u).attrs["CreatedAt"]
+                     for u in users)
+    assert len(set(created)) == 3
+    for user in users:
+        hub.stop(user)
+
+    # Day 2: a start that runs out of start_timeout while in line is stopped, and never boots
+    # afterwards, when its turn would have come.
+    hog = ThreadPoolExecutor(1).submit(hub.spawn, "hog")
+    assert wait_for(lambda: service_of(docker_client, hub_id + "-admit", "hog"), timeout=30)
+    ready, events = hub.spawn("impatient")
+    assert not ready and events[-1].get("failed"), events
+    assert not hog.result(timeout=60)[0]  # the hog failed after its 20 s: its place is free
+    time.sleep(3)
+    assert service_of(docker_client, hub_id + "-admit", "impatient") is None
+    assert "Creating service sstest-impatient" not in hub.logs()
+    assert hub.server("impatient") is None

@@ -52,6 +52,7 @@ def test_values_are_parsed_into_their_forms():
         ("MEM_LIMIT", "lots", "a size such as 512M or 2G"),
         ("PUBLIC_PORT", "0", "a port number from 1 to 65535"),
         ("PUBLIC_PORT", "http", "a port number from 1 to 65535"),
+        ("BOOT_LIMIT_PER_NODE", "-1", "a whole number, 0 or more"),
         ("CPU_LIMIT", "-1", "a number of CPU cores"),
         ("AUTHENTICATOR", "ldap please", "native, github, generic, ldap or dummy"),
         ("TLS", "on", "internal or files or acme or off"),

@@ -82,15 +82,23 @@ def test_one_filtered_listing_serves_every_service():
     run(check, engine)
 
 
-def test_nodes_are_listed_only_when_a_task_names_an_unknown_one():
+def node_listings(engine):
+    return [m for m, _ in engine.calls].count("nodes")
+
+
+def test_nodes_are_listed_first_then_when_a_task_names_an_unknown_one():
     engine = FakeEngine([task("t1", "s1")])
 
     async def check(reflector):
         await reflector.refresh()
         await reflector.refresh()
-        return [m for m, _ in engine.calls].count("nodes")
+        first = node_listings(engine)
+        engine.tasks.append(task("t2", "s2", node="n2"))
+        engine.nodes["n2"] = "worker2"
+        await reflector.refresh()
+        return first, node_listings(engine), reflector.node_name(engine.tasks[1])
 
-    assert run(check, engine) == 1
+    assert run(check, engine) == (1, 2, "worker2")
 
 
 def test_idle_then_busy_while_someone_watches():
@@ -142,6 +150,20 @@ def test_a_node_event_lists_the_tasks_at_once_and_again_a_moment_later(monkeypat
     first, total = run(check, engine)
     assert first == 1
     assert total == 2
+
+
+def test_a_node_event_lists_the_nodes_again():
+    # Boot admission counts the ready and active nodes: a node drained or back counts at once.
+    engine = FakeEngine([task("t1", "s1")])
+
+    async def check(reflector):
+        await asyncio.sleep(0.1)
+        engine.nodes["n2"] = "worker2"
+        engine.node_events.put({"Type": "node", "Action": "update"})
+        await asyncio.sleep(0.1)
+        return node_listings(engine), [n["ID"] for n in reflector.node_list]
+
+    assert run(check, engine) == (2, ["n1", "n2"])
 
 
 def test_an_engine_error_keeps_the_last_view():

@@ -1,0 +1,133 @@
+"""Boot admission: how many servers may boot at once on each node, and the queue for the rest.
+
+Python servers booting at once on a node contend for its CPU: every one of them is ready
+later than had they booted a few at a time (benchmarks/results/boot-admission.md). With
+``boot_limit_per_node`` set, one :class:`BootAdmission` per hub lets a server boot (from the
+creation of its service until it answers, or fails) only while the nodes it may run on have a
+free place; the others wait in order of request and are told their place in line.
+
+The swarm, not the hub, picks a server's node. Until it has, a booting server counts against
+every node it may run on (its placement constraints, read with the swarm's rules, against the
+ready and active nodes); from then on, against its node only. A server that no node can take
+now is let through: the swarm's own reason then fails it (``unschedulable_timeout``).
+"""
+
+import asyncio
+import contextlib
+from collections import Counter
+from dataclasses import dataclass
+
+from . import placement
+
+#: Seconds between a waiting server's checks when nothing else wakes it (nodes coming back).
+RECHECK_INTERVAL = 2.0
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One server's place: in line, then booting."""
+
+    #: Its placement constraints: which nodes it may boot on.
+    constraints: list
+    #: The most servers booting at once per node, as its spawner is configured.
+    limit_per_node: int
+    #: Nodes it may boot on (IDs), decided when it is let through.
+    candidates: frozenset = frozenset()
+    #: The node the swarm gave it, once it has.
+    node: str | None = None
+    cancelled: bool = False
+    admitted: bool = False
+
+
+def usable_nodes(nodes):
+    """Nodes the swarm places new tasks on: ready and active (not paused, not drained)."""
+    return [n for n in nodes
+            if (n.get("Status") or {}).get("State") == "ready"
+            and (n.get("Spec") or {}).get("Availability") == "active"]
+
+
+class BootAdmission:
+    _instances = {}
+
+    @classmethod
+    def for_hub(cls, hub_id):
+        """The admission of this hub id in this event loop, created on first use."""
+        key = (hub_id, id(asyncio.get_running_loop()))
+        admission = cls._instances.get(key)
+        if admission is None:
+            admission = cls._instances[key] = cls()
+        return admission
+
+    def __init__(self):
+        self.booting = []
+        self.waiting = []
+        self._changed = asyncio.Event()
+
+    def taken(self, nodes, limit_per_node):
+        """How many of these nodes' places (limit_per_node each) are taken: by servers booting
+        on them, and by servers that may yet land on them. A node the swarm gave more than its
+        places takes none of the others'."""
+        placed = Counter(t.node for t in self.booting if t.node in nodes)
+        unplaced = sum(1 for t in self.booting if not t.node and t.candidates & nodes)
+        return unplaced + sum(min(n, limit_per_node) for n in placed.values())
+
+    def admit(self, nodes):
+        """Let through, in order, every waiting ticket whose nodes have a free place."""
+        usable = usable_nodes(nodes)
+        for ticket in list(self.waiting):
+            candidates = frozenset(n["ID"] for n in usable
+                                   if placement.matches(ticket.constraints, n))
+            places = ticket.limit_per_node * len(candidates)
+            if candidates and self.taken(candidates, ticket.limit_per_node) >= places:
+                continue
+            ticket.candidates = candidates
+            ticket.admitted = True
+            self.waiting.remove(ticket)
+            self.booting.append(ticket)
+
+    async def turn(self, ticket, list_nodes, on_wait):
+        """Wait for the ticket's turn: True once let through, False if cancelled meanwhile.
+        ``list_nodes()`` gives the swarm's nodes now; ``on_wait(place, booting)`` is called
+        whenever its place in line changes."""
+        self.waiting.append(ticket)
+        place = None
+        try:
+            while True:
+                if ticket.cancelled:
+                    self.release(ticket)
+                    return False
+                self.admit(list_nodes())
+                if ticket.admitted:
+                    return True
+                now = self.waiting.index(ticket) + 1
+                if now != place:
+                    place = now
+                    on_wait(place, len(self.booting))
+                changed = self._changed
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), RECHECK_INTERVAL)
+        except BaseException:
+            self.release(ticket)
+            raise
+
+    def placed(self, ticket, node_id):
+        """The swarm gave the ticket's server a node: it no longer counts against the others."""
+        if ticket.node != node_id:
+            ticket.node = node_id
+            self._notify()
+
+    def release(self, ticket):
+        """The server answers, failed, or stopped: its place goes to the next in line."""
+        for queue in (self.booting, self.waiting):
+            if ticket in queue:
+                queue.remove(ticket)
+        self._notify()
+
+    def cancel(self, ticket):
+        """The server was stopped while waiting: it leaves the line."""
+        ticket.cancelled = True
+        self._notify()
+
+    def _notify(self):
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
