@@ -10,6 +10,7 @@ METRICS = ("p50", "p95", "max", "all_ready", "stop_seconds", "stop_gone_seconds"
 TARGET_RATIO = 1.2
 TARGET_REQUESTS_PER_POLL = 2
 TARGET_STOP_100 = 3.0
+TARGET_IDLE_CPU_PERCENT = 2.0
 
 
 def _ratio(a, b):
@@ -51,6 +52,10 @@ def check_targets(phases):
             rows.append((f"{where}: engine requests per poll interval", p["requests_per_poll"],
                          TARGET_REQUESTS_PER_POLL,
                          p["requests_per_poll"] <= TARGET_REQUESTS_PER_POLL))
+        if p["image"] == "idle":
+            rows.append((f"{where}: hub CPU % while they idle", p.get("hub_cpu_percent"),
+                         TARGET_IDLE_CPU_PERCENT, p.get("hub_cpu_percent") is not None
+                         and p["hub_cpu_percent"] < TARGET_IDLE_CPU_PERCENT))
         if p["image"] == "tiny" and p["n"] == 100:
             rows.append((f"{where}: stop all (s)", p.get("stop_seconds"), TARGET_STOP_100,
                          p.get("stop_seconds") is not None and p["stop_seconds"] <= TARGET_STOP_100))
@@ -72,7 +77,10 @@ def markdown(meta, phases, targets):
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
         "| ---: | ---: |",
     ]
+    held = [p for p in phases if p["image"] == "idle"]
     for p in phases:
+        if p["image"] == "idle":
+            continue
         rd, rf = p.get("ratio_to_dockerspawner", {}), p.get("ratio_to_floor", {})
         lines.append(
             f"| {p['n']} × {p['image']} | {p['system']} | {_f(p['p50'])} | {_f(p['p95'])} "
@@ -92,6 +100,20 @@ def markdown(meta, phases, targets):
         "",
         *lines,
     ]
+    if held:
+        out += ["", f"Servers held (tiny, at most {meta.get('idle_in_flight')} start requests at"
+                f" once); requests, CPU and the hub's memory: the median of"
+                f" {meta.get('idle_samples')} idle windows and one after the last restart; adopt:"
+                " the hub's container restarted until its API lists all N ready, median of"
+                f" {meta.get('idle_samples')} (each in the JSON):", "",
+                "| servers | system | all started s | errors | req / poll | hub CPU % "
+                "| hub RSS MB | adopt s | stop s | gone s |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {p['n']} held | {p['system']} | {_f(p['all_ready'])} | {len(p['errors'])} "
+                f"| {_f(p.get('requests_per_poll'), 1)} | {_f(p.get('hub_cpu_percent'), 1)} "
+                f"| {_f(p.get('hub_rss_mb'), 0)} | {_f(p.get('adopt_seconds'), 1)} "
+                f"| {_f(p.get('stop_seconds'))} | {_f(p.get('stop_gone_seconds'))} |"
+                for p in held]
     if targets:
         out += ["", "Targets for swarmspawner:", "",
                 "| target | figure | at most | met |", "| --- | ---: | ---: | --- |"]

@@ -11,9 +11,13 @@ three alike: for each image and N, the floor, then this spawner, then dockerspaw
 N servers asked for at once, each timed from its request to ready; then, with the N servers
 running, the engine requests and the hub's CPU over an idle window; then all N stopped at once.
 
-    python -m benchmarks.run [--notebook-n 1,10,30] [--tiny-n 30,100] [--out benchmarks/results]
+    python -m benchmarks.run [--notebook-n 1,10,30] [--tiny-n 30,100] [--idle-n 500]
+                             [--out benchmarks/results]
 
-N's also come from BENCH_NOTEBOOK_N / BENCH_TINY_N (comma-separated; empty skips that image).
+N's also come from BENCH_NOTEBOOK_N / BENCH_TINY_N / BENCH_IDLE_N (comma-separated; empty
+skips that phase). The idle phase (none by default) has each hub hold N tiny servers: their
+requests and the hub's CPU and memory while they idle, the hub restarted to adopt them, then
+all stopped.
 """
 
 import argparse
@@ -21,6 +25,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -49,20 +54,48 @@ TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
 #: Every system the benchmark knows, in the order it runs them. swarmspawner-pg: this spawner
 #: with its hub on PostgreSQL (the stack's DB_SERVICE=postgres image) instead of SQLite;
 #: swarmspawner-dp: this spawner reaching the engine through the stack's Docker proxy
-#: (swarmspawner-docker-proxy), as the deployed hub does.
+#: (swarmspawner-docker-proxy), as the deployed hub does; swarmspawner-bootK (any K, e.g.
+#: swarmspawner-boot4): this spawner with boot_limit_per_node = K (0: no limit).
 SYSTEMS = ("floor", "swarmspawner", "swarmspawner-dp", "swarmspawner-pg", "dockerspawner")
+BOOT_SYSTEM = re.compile(r"^swarmspawner-boot(\d+)$")
 #: What `make bench` runs unless BENCH_SYSTEMS says otherwise.
 DEFAULT_SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
 #: Each hub's code in its names (services, containers).
 CODES = {"swarmspawner": "ss", "swarmspawner-dp": "sd", "swarmspawner-pg": "sp",
          "dockerspawner": "ds"}
+#: Hubs in one run, at most (each has an address of its own).
+MAX_HUBS = 8
 
 
-# Hubs get fixed addresses at the top of the subnet (services are given the low ones), four
+def code(kind):
+    boot = BOOT_SYSTEM.match(kind)
+    return f"b{boot.group(1)}" if boot else CODES[kind]
+
+
+def parse_systems(text):
+    """The systems asked for, in the benchmark's order (boot limits by K, after swarmspawner)."""
+    asked = [s for s in text.replace(" ", "").split(",") if s]
+    unknown = [s for s in asked if s not in SYSTEMS and not BOOT_SYSTEM.match(s)]
+    if unknown:
+        raise SystemExit(f"unknown systems {', '.join(unknown)}: the benchmark knows"
+                         f" {', '.join(SYSTEMS)} and swarmspawner-bootK")
+    boots = sorted((s for s in set(asked) if BOOT_SYSTEM.match(s)),
+                   key=lambda s: int(BOOT_SYSTEM.match(s).group(1)))
+    systems = [s for s in SYSTEMS if s in asked]
+    after = [s for s in ("swarmspawner", "floor") if s in systems]
+    at = systems.index(after[0]) + 1 if after else 0
+    systems[at:at] = boots
+    hubs = [s for s in systems if s != "floor"]
+    if len(hubs) > MAX_HUBS:
+        raise SystemExit(f"at most {MAX_HUBS} hubs in one run")
+    return systems
+
+
+# Hubs get fixed addresses at the top of the subnet (services are given the low ones), eight
 # per run id so that two runs at once do not collide.
-def hub_ip(run_id, kind):
-    slot = int(run_id, 16) % 60
-    return f"10.213.15.{2 + 4 * slot + list(CODES).index(kind)}"
+def hub_ip(run_id, index):
+    slot = int(run_id, 16) % 30
+    return f"10.213.15.{2 + MAX_HUBS * slot + index}"
 
 # Both hubs: no spawn limit, long timeouts (100 at once on 2 cores), the image per user name.
 COMMON_CONFIG = """
@@ -162,6 +195,23 @@ def container_cpu_seconds(client, container_id):
     return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
 
 
+def hub_rss_mb(client, container_id):
+    """Resident memory of the container's JupyterHub process (not its proxy), in MB."""
+    top = client.api.top(container_id)
+    pid_column = top["Titles"].index("PID")
+    sizes = [0]
+    for row in top["Processes"]:
+        pid = row[pid_column]
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"jupyterhub" not in command or b"configurable-http-proxy" in command:
+                continue
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+    return max(sizes) or None  # the hub itself, not a shell that started it
+
+
 # --- the spawners, through the hub's REST API ---------------------------------------------
 
 
@@ -239,20 +289,23 @@ class DockerProxy:
 
 class HubSystem:
     def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
-                 poll_interval):
+                 poll_interval, index):
         self.kind = kind
         self.client = client
         self.poll_interval = poll_interval
         self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
         extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD)
         self.database = None
+        boot = BOOT_SYSTEM.match(kind)
+        if boot:
+            extra += f"c.SwarmSpawner.boot_limit_per_node = {int(boot.group(1))}\n"
         if kind.startswith("swarmspawner"):
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
         else:
             extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
         # Each hub its own label value: two swarmspawner hubs must not adopt each other's.
         self.hub_id = f"ssbench-{run_id}" + ("" if kind in ("swarmspawner", "dockerspawner")
-                                            else f"-{CODES[kind]}")
+                                            else f"-{code(kind)}")
         if kind == "swarmspawner-pg":
             self.database = Postgres(client, Path(workdir) / "postgres", run_id)
             extra += POSTGRES_CONFIG.format(url=self.database.url)
@@ -264,10 +317,10 @@ class HubSystem:
         self.run_id = run_id
         self.hub = Hub(
             client, Path(workdir) / kind, image=hub_image, singleuser_image=notebook_image,
-            network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-{CODES[kind]}{run_id}",
+            network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-{code(kind)}{run_id}",
             name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
             docker_socket=None if self.docker_proxy else self.counter.listen_path,
-            ip=hub_ip(run_id, kind),
+            ip=hub_ip(run_id, index),
         )
         self.set_tiny_image(tiny_image)
 
@@ -293,7 +346,7 @@ class HubSystem:
         self.counter.stop()
 
     def service_prefix(self):
-        return f"ssbench-{CODES[self.kind]}{self.run_id}-"
+        return f"ssbench-{code(self.kind)}{self.run_id}-"
 
     def _spawn_one(self, user, timeout):
         started = time.monotonic()
@@ -334,22 +387,75 @@ class HubSystem:
         # N servers running, nothing starting: the engine requests and the hub's CPU.
         if idle_window > 0 and latencies:
             time.sleep(min(3.0, self.poll_interval))  # let the busy listings of the spawns end
-            cpu0 = container_cpu_seconds(self.client, self.hub.container.id)
-            since = time.monotonic()
-            time.sleep(idle_window)
-            until = time.monotonic()
-            cpu1 = container_cpu_seconds(self.client, self.hub.container.id)
-            count = self.counter.count(since=since, until=until)
-            result["idle_window"] = until - since
-            result["requests"] = count
-            result["requests_per_poll"] = count / ((until - since) / self.poll_interval)
-            result["requests_by_path"] = dict(self.counter.by_path(since).most_common(8))
-            result["hub_cpu_percent"] = 100 * (cpu1 - cpu0) / (until - since)
+            result.update(self.idle_sample(idle_window))
 
         result.update(self.stop_all(users))
         return result
 
-    def stop_all(self, users):
+    def idle_sample(self, window):
+        """Over ``window`` seconds of nothing starting: the engine requests, the hub's CPU, and
+        its memory at the end."""
+        cpu0 = container_cpu_seconds(self.client, self.hub.container.id)
+        since = time.monotonic()
+        time.sleep(window)
+        until = time.monotonic()
+        cpu1 = container_cpu_seconds(self.client, self.hub.container.id)
+        count = self.counter.count(since=since, until=until)
+        return {"idle_window": until - since, "requests": count,
+                "requests_per_poll": count / ((until - since) / self.poll_interval),
+                "requests_by_path": dict(self.counter.by_path(since).most_common(8)),
+                "hub_cpu_percent": 100 * (cpu1 - cpu0) / (until - since),
+                "hub_rss_mb": hub_rss_mb(self.client, self.hub.container.id)}
+
+    def hold(self, n, idle_window, samples=3, in_flight=100, timeout=1800):
+        """N tiny servers held: started with at most ``in_flight`` requests at once; while they
+        idle, ``samples`` windows of requests, CPU and memory; the hub restarted ``samples``
+        times, each until it shows all N ready again (adoption); then all N stopped at once."""
+        users = [f"tiny{n}hold{i}" for i in range(n)]
+        response = self.hub.api("POST", "/users", json={"usernames": users}, timeout=120)
+        assert response.status_code in (201, 409), response.text
+        s0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(n, in_flight)) as pool:
+            outcomes = list(pool.map(lambda user: self._spawn_one(user, timeout), users))
+        errors = [e for _, _, e in outcomes if e]
+        ends = [end for _, end, _ in outcomes if end is not None]
+        result = {"in_flight": in_flight, "errors": errors,
+                  "latencies": sorted(end - start for start, end, _ in outcomes if end),
+                  "all_ready": max(ends) - s0 if ends and not errors else None}
+        result.update(summarize(result["latencies"]))
+        time.sleep(min(3.0, self.poll_interval))
+        idle = [self.idle_sample(idle_window) for _ in range(samples)]
+        adopt = [self.restart_until_ready(n, timeout) for _ in range(samples)]
+        # ...and idle again after the last restart: what a restarted hub costs.
+        time.sleep(self.poll_interval)
+        idle.append(self.idle_sample(idle_window))
+        result["idle_samples"] = idle
+        result["adopt_seconds_samples"] = adopt
+        for key in ("requests_per_poll", "hub_cpu_percent", "hub_rss_mb"):
+            result[key] = statistics.median(s[key] for s in idle)
+        result["requests_by_path"] = idle[-1]["requests_by_path"]
+        result["adopt_seconds"] = statistics.median(a for a in adopt if a is not None) if all(
+            a is not None for a in adopt) else None
+        result.update(self.stop_all(users, timeout=timeout))
+        return result
+
+    def restart_until_ready(self, n, timeout):
+        """Seconds from restarting the hub's container until its API lists all N servers ready."""
+        started = time.monotonic()
+        self.hub.container.restart(timeout=30)
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                response = self.hub.api(
+                    "GET", "/users?state=ready&limit=1",
+                    headers={"Accept": "application/jupyterhub-pagination+json"}, timeout=10)
+                if (response.status_code == 200
+                        and response.json()["_pagination"]["total"] >= n):
+                    return time.monotonic() - started
+            time.sleep(0.5)
+        return None
+
+    def stop_all(self, users, timeout=300):
         """Stop every server at once; stopped when each user's DELETE says so (204), or for a
         202, when that user's model shows no server. Not by listing all users in a tight loop:
         that request costs the hub more than a stop does, and both hubs would be measured
@@ -364,7 +470,7 @@ class HubSystem:
             answers = list(pool.map(delete, users))
         stopped = [t for _, code, t in answers if code == 204]
         pending = {user for user, code, _ in answers if code == 202}
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             for user in sorted(pending):
                 model = self.hub.api("GET", f"/users/{user}").json()
@@ -448,10 +554,11 @@ class FloorSystem:
 # --- the run --------------------------------------------------------------------------------
 
 
-def cleanup(client, run_id):
+def cleanup(client, run_id, systems):
     """Remove every service and container this run made (names carry the run's id)."""
-    prefixes = tuple(f"ssbench-{what}{run_id}" for what in (*CODES.values(), "floor-", "hub-",
-                                                             "pg-", "dp-"))
+    hubs = [code(kind) for kind in systems if kind != "floor"]
+    prefixes = tuple(f"ssbench-{what}{run_id}" for what in (*hubs, "floor-", "hub-", "pg-",
+                                                             "dp-"))
     for service in client.services.list():
         if service.name.startswith(prefixes):
             service.remove()
@@ -482,6 +589,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebook-n", default=os.environ.get("BENCH_NOTEBOOK_N", "1,10,30"))
     parser.add_argument("--tiny-n", default=os.environ.get("BENCH_TINY_N", "30,100"))
+    parser.add_argument("--idle-n", default=os.environ.get("BENCH_IDLE_N", ""),
+                        help="tiny servers each hub holds in the idle phase (e.g. 500)")
+    parser.add_argument("--idle-in-flight", type=int,
+                        default=int(os.environ.get("BENCH_IDLE_IN_FLIGHT", "100")),
+                        help="idle phase: at most this many start requests at once")
+    parser.add_argument("--idle-samples", type=int,
+                        default=int(os.environ.get("BENCH_IDLE_SAMPLES", "3")),
+                        help="idle phase: idle windows, and hub restarts, per hub")
     parser.add_argument("--systems",
                         default=os.environ.get("BENCH_SYSTEMS", ",".join(DEFAULT_SYSTEMS)),
                         help=f"comma-separated, of {', '.join(SYSTEMS)}")
@@ -498,7 +613,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     notebook_ns, tiny_ns = parse_ns(args.notebook_n), parse_ns(args.tiny_n)
-    systems = [s for s in SYSTEMS if s in args.systems.split(",")]
+    idle_ns = parse_ns(args.idle_n)
+    systems = parse_systems(args.systems)
     client = docker.from_env(version="auto", timeout=300)
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         sys.exit("make bench needs the engine in swarm mode (make engine)")
@@ -515,6 +631,9 @@ def main(argv=None):
         "repeats_single": args.repeats_single,
         "notebook_n": notebook_ns,
         "tiny_n": tiny_ns,
+        "idle_n": idle_ns,
+        "idle_in_flight": args.idle_in_flight,
+        "idle_samples": args.idle_samples,
         "systems": systems,
     }
     log(f"bench {run_id}: load average {meta['load_average_start']}")
@@ -538,7 +657,8 @@ def main(argv=None):
                 running[kind] = HubSystem(
                     kind, client, workdir, run_id,
                     hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
-                    notebook_image, built["tiny"], args.poll_interval).start()
+                    notebook_image, built["tiny"], args.poll_interval,
+                    index=systems.index(kind)).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:
             if image_kind == "tiny":
@@ -574,6 +694,19 @@ def main(argv=None):
                 phases.append({"system": kind, "image": image_kind, "n": n, **res})
                 # Written after every phase, so that a run that stops keeps what it measured.
                 report.write(Path(args.out), {**meta, "partial": True}, phases)
+        for n in idle_ns:
+            for kind in systems:
+                if kind == "floor":
+                    continue  # the floor holds nothing: no hub to poll, restart or stop
+                log(f"{kind}: holding {n} x tiny ({args.idle_in_flight} requests at once)")
+                res = running[kind].hold(n, args.idle_window, args.idle_samples,
+                                         args.idle_in_flight)
+                log(f"{kind}: {n} x tiny held: all {_fmt(res['all_ready'])} req/poll "
+                    f"{_fmt(res['requests_per_poll'])} CPU {_fmt(res['hub_cpu_percent'])} % "
+                    f"RSS {_fmt(res['hub_rss_mb'])} MB adopt {_fmt(res['adopt_seconds'])} stop "
+                    f"{_fmt(res['stop_seconds'])} errors {len(res['errors'])}")
+                phases.append({"system": kind, "image": "idle", "n": n, **res})
+                report.write(Path(args.out), {**meta, "partial": True}, phases)
     except Exception:
         traceback.print_exc()
         for system in running.values():
@@ -583,7 +716,7 @@ def main(argv=None):
     finally:
         for system in running.values():
             system.close()
-        cleanup(client, run_id)
+        cleanup(client, run_id, systems)
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_images:
             images.remove_images()

@@ -10,17 +10,27 @@ pytestmark = pytest.mark.integration
 
 
 def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
+    systems = [*run.SYSTEMS, "swarmspawner-boot1"]
     out = run.main([
-        "--notebook-n", "", "--tiny-n", "2", "--poll-interval", "1", "--idle-window", "2",
-        "--systems", ",".join(run.SYSTEMS), "--out", str(tmp_path),
+        "--notebook-n", "", "--tiny-n", "2", "--idle-n", "2", "--idle-samples", "1",
+        "--poll-interval", "1", "--idle-window", "2",
+        "--systems", ",".join(systems), "--out", str(tmp_path),
     ])
 
     data = json.loads(out["json"].read_text())
+    hubs = [s for s in systems if s != "floor"]
     assert {(p["system"], p["image"], p["n"]) for p in data["phases"]} == {
-        ("floor", "tiny", 2), ("swarmspawner", "tiny", 2), ("swarmspawner-dp", "tiny", 2),
-        ("swarmspawner-pg", "tiny", 2), ("dockerspawner", "tiny", 2),
-    }
+        *((s, "tiny", 2) for s in systems), *((s, "idle", 2) for s in hubs)}
+    held = [p for p in data["phases"] if p["image"] == "idle"]
+    for phase in held:
+        # Both servers started, measured idle, adopted by the restarted hub, stopped.
+        assert phase["errors"] == [] and len(phase["latencies"]) == 2, phase
+        assert phase["idle_samples"][0]["requests"] > 0, phase
+        assert len(phase["idle_samples"]) == 2 and phase["hub_rss_mb"] > 0, phase
+        assert phase["adopt_seconds"] > 0 and phase["stop_seconds"] is not None, phase
     for phase in data["phases"]:
+        if phase["image"] == "idle":
+            continue
         assert phase["errors"] == [], phase
         assert len(phase["latencies"]) == 2 and all(t > 0 for t in phase["latencies"]), phase
         # From the first request to the last ready: at least the slowest server's own wait.
@@ -36,6 +46,8 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
 
     table = out["markdown"].read_text()
     assert "| 2 × tiny | swarmspawner |" in table
+    assert "| 2 × tiny | swarmspawner-boot1 |" in table
+    assert "| 2 held | dockerspawner |" in table
     assert "p50 ÷ floor" in table
     if out["png"] is not None:
         assert out["png"].read_bytes().startswith(b"\x89PNG")
@@ -46,3 +58,4 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
     # The list call alone: inspecting each container races with ones the engine is removing.
     names = [n for c in docker_client.api.containers(all=True) for n in c["Names"]]
     assert not [n for n in names if run_id in n]
+
