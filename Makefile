@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 ENV ?= .env
 
 .PHONY: help up sync down test unit integration e2e-lab engine images browser oidc venv clean \
-	lab-venv e2e lint bench bench-venv
+	lab-venv e2e lint bench bench-venv bench-lab
 
 # The multi-node path: INVENTORY= real hosts, or empty for a lab of hosts on this machine.
 INVENTORY ?=
@@ -29,6 +29,8 @@ help:
 	@echo "                  (on the lab also the node-loss test: it stops a worker's engine)"
 	@echo "make bench        benchmark against dockerspawner's SwarmSpawner and the raw swarm floor"
 	@echo "                  (BENCH_NOTEBOOK_N=1,10,30 BENCH_TINY_N=30,100; results in benchmarks/results/)"
+	@echo "make bench-lab    the same on the lab of make up (INVENTORY=file: real hosts): hubs on"
+	@echo "                  its first manager, servers on its workers"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -78,6 +80,11 @@ bench-venv: $(VENV)/.bench-installed
 
 bench: venv engine images bench-venv
 	$(PY) -m benchmarks.run
+
+# The same on the lab of `make up` (or INVENTORY= real hosts): hubs and the floor on its first
+# manager, users' servers on its workers (benchmarks/lab.py).
+bench-lab: venv engine images bench-venv lab-venv
+	$(PY) -m benchmarks.run --lab $(LAB_INVENTORY)
 
 # A first .env for a lab: the example's defaults, local images by ID, users' servers on
 # workers, a generated password (swarmspawner-lab env; LAB_ENV_SET adds settings).

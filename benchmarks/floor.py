@@ -79,6 +79,8 @@ def main():
     parser.add_argument("--cmd", default='["jupyterhub-singleuser"]', help="JSON list")
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--constraint", action="append", default=[],
+                        help="a placement constraint (repeatable), e.g. node.role==worker")
     args = parser.parse_args()
     # This container's address on its one network: where the servers find the stub hub API.
     args.self_ip = socket.gethostbyname(socket.gethostname())
@@ -121,6 +123,7 @@ def main():
                     "StopGracePeriod": 10_000_000_000,
                 },
                 "RestartPolicy": {"Condition": "none"},
+                "Placement": {"Constraints": args.constraint},
                 "Networks": [{"Target": args.network}],
             },
             "mode": {"Replicated": {"Replicas": 1}},

@@ -21,6 +21,7 @@ all stopped.
 """
 
 import argparse
+import collections
 import contextlib
 import datetime
 import json
@@ -41,6 +42,7 @@ from pathlib import Path
 import docker
 
 from benchmarks import images, report
+from benchmarks.lab import SERVER_CONSTRAINTS, Lab
 from swarmspawner_deploy.images import BASE_IMAGE, HUB_IMAGE, POSTGRES_IMAGE, SINGLEUSER_IMAGE
 from tests.support.docker_socket_counter import DockerSocketCounter
 from tests.support.hub import Hub
@@ -140,6 +142,20 @@ c.SwarmSpawner.extra_container_spec = {{"healthcheck": {{"Test": ["NONE"]}}}}
 """
 
 
+# On a lab: the hub reaches the engine through the counting proxy on this machine, by TCP, and
+# users' servers run on the workers.
+LAB_CONFIG = {
+    "swarmspawner": """
+c.SwarmSpawner.docker_host = {url!r}
+c.SwarmSpawner.placement_constraints = {constraints!r}
+""",
+    "dockerspawner": """
+c.SwarmSpawner.client_kwargs = {{"base_url": {url!r}}}
+c.SwarmSpawner.extra_placement_spec = {{"constraints": {constraints!r}}}
+""",
+}
+
+
 def log(*args):
     print(time.strftime("%H:%M:%S"), *args, flush=True)
 
@@ -197,19 +213,12 @@ def container_cpu_seconds(client, container_id):
 
 def hub_rss_mb(client, container_id):
     """Resident memory of the container's JupyterHub process (not its proxy), in MB."""
-    top = client.api.top(container_id)
-    pid_column = top["Titles"].index("PID")
-    sizes = [0]
-    for row in top["Processes"]:
-        pid = row[pid_column]
-        with contextlib.suppress(OSError):
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"jupyterhub" not in command or b"configurable-http-proxy" in command:
-                continue
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes.append(int(line.split()[1]) / 1024)
-    return max(sizes) or None  # the hub itself, not a shell that started it
+    # ps on the engine's host (a lab node's own, for a hub there), KB.
+    top = client.api.top(container_id, ps_args="-o pid,rss,args")
+    rss, command = top["Titles"].index("RSS"), top["Titles"].index("COMMAND")
+    sizes = [int(row[rss]) / 1024 for row in top["Processes"]
+             if "jupyterhub" in row[command] and "configurable-http-proxy" not in row[command]]
+    return max(sizes, default=0) or None  # the hub itself, not a shell that started it
 
 
 # --- the spawners, through the hub's REST API ---------------------------------------------
@@ -289,11 +298,16 @@ class DockerProxy:
 
 class HubSystem:
     def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
-                 poll_interval, index):
+                 poll_interval, index, lab=None):
         self.kind = kind
         self.client = client
         self.poll_interval = poll_interval
-        self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
+        self.lab = lab
+        if lab is None:
+            self.counter = DockerSocketCounter(str(Path(workdir) / f"{kind}.sock")).start()
+        else:  # the hub is on the lab's manager: it reaches the counter here by TCP
+            self.counter = DockerSocketCounter(f"tcp://{lab.local_address}:0",
+                                               engine_path=str(lab.socket)).start()
         extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD)
         self.database = None
         boot = BOOT_SYSTEM.match(kind)
@@ -303,6 +317,9 @@ class HubSystem:
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
         else:
             extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
+        if lab is not None:
+            extra += LAB_CONFIG["dockerspawner" if kind == "dockerspawner" else "swarmspawner"]\
+                .format(url=self.counter.url, constraints=SERVER_CONSTRAINTS)
         # Each hub its own label value: two swarmspawner hubs must not adopt each other's.
         self.hub_id = f"ssbench-{run_id}" + ("" if kind in ("swarmspawner", "dockerspawner")
                                             else f"-{code(kind)}")
@@ -319,8 +336,8 @@ class HubSystem:
             client, Path(workdir) / kind, image=hub_image, singleuser_image=notebook_image,
             network=NETWORK, hub_id=self.hub_id, prefix=f"ssbench-{code(kind)}{run_id}",
             name=f"ssbench-hub-{kind}-{run_id}", extra_config=textwrap.dedent(extra),
-            docker_socket=None if self.docker_proxy else self.counter.listen_path,
-            ip=hub_ip(run_id, index),
+            docker_socket=None if self.docker_proxy or lab else self.counter.listen_path,
+            ip=hub_ip(run_id, index), publish_ip=lab.publish_ip if lab else "127.0.0.1",
         )
         self.set_tiny_image(tiny_image)
 
@@ -328,11 +345,15 @@ class HubSystem:
         for part in (self.database, self.docker_proxy):
             if part:
                 part.start()
+        if self.lab:
+            self.lab.push(self.hub.workdir)
         self.hub.start(timeout=120)
         return self
 
     def set_tiny_image(self, image_id):
         (self.hub.workdir / "tiny-image").write_text(image_id + "\n")
+        if self.lab and self.hub.container is not None:
+            self.lab.push(self.hub.workdir)
 
     def close(self):
         # Kept for reading where the time went (timestamps of each spawn and stop step).
@@ -383,6 +404,7 @@ class HubSystem:
         result["all_ready"] = (max(e for _, e in done) - min(s for s, _ in done)
                                if done and not errors else None)
         result.update(summarize(latencies))
+        result["server_nodes"] = self.server_nodes()
 
         # N servers running, nothing starting: the engine requests and the hub's CPU.
         if idle_window > 0 and latencies:
@@ -391,6 +413,18 @@ class HubSystem:
 
         result.update(self.stop_all(users))
         return result
+
+    def server_nodes(self):
+        """Where this hub's servers run now: node hostname -> how many (straight from the
+        engine, not through the counting proxy)."""
+        api = self.client.api
+        services = {s["ID"] for s in api.services(filters={"name": self.service_prefix()})}
+        names = {n["ID"]: n["Description"]["Hostname"] for n in api.nodes()}
+        found = collections.Counter(
+            names.get(task.get("NodeID"), "?")
+            for task in api.tasks(filters={"desired-state": "running"})
+            if task["ServiceID"] in services)
+        return dict(sorted(found.items()))
 
     def idle_sample(self, window):
         """Over ``window`` seconds of nothing starting: the engine requests, the hub's CPU, and
@@ -482,7 +516,8 @@ class HubSystem:
         codes = [code for _, code, _ in answers]
         # ...and until the engine has no container of theirs left.
         gone_seconds = None
-        while time.monotonic() < deadline:
+        # (On a lab the servers' containers are on the workers: their engines are not asked.)
+        while self.lab is None and time.monotonic() < deadline:
             # The low-level listing: the high-level one inspects each container, and one
             # that goes away in between raises NotFound.
             left = self.client.api.containers(
@@ -502,8 +537,9 @@ class HubSystem:
 class FloorSystem:
     kind = "floor"
 
-    def __init__(self, client, run_id, probe_image):
+    def __init__(self, client, run_id, probe_image, constraints=()):
         self.client = client
+        self.constraints = list(constraints)
         self.run_id = run_id
         self.probe_image = probe_image
         self.count = 0
@@ -523,6 +559,8 @@ class FloorSystem:
                    "--run-id", tag, "--timeout", str(timeout)]
         if cmd:
             command += ["--cmd", json.dumps(cmd)]
+        for constraint in self.constraints:
+            command += ["--constraint", constraint]
         created = api.create_container(
             self.probe_image, command, entrypoint=["python3"], name=name,
             host_config=api.create_host_config(
@@ -610,12 +648,20 @@ def main(argv=None):
                         help="seconds of counting requests and CPU with N servers running")
     parser.add_argument("--out", default=os.environ.get("BENCH_OUT", str(ROOT / "benchmarks/results")))
     parser.add_argument("--keep-images", action="store_true")
+    parser.add_argument("--lab", default=os.environ.get("BENCH_LAB", ""),
+                        help="an Ansible inventory (e.g. lab/inventory.ini of make up): run on"
+                             " its swarm, hubs and floor on the first manager, servers on workers")
     args = parser.parse_args(argv)
 
     notebook_ns, tiny_ns = parse_ns(args.notebook_n), parse_ns(args.tiny_n)
     idle_ns = parse_ns(args.idle_n)
     systems = parse_systems(args.systems)
-    client = docker.from_env(version="auto", timeout=300)
+    if args.lab and set(systems) & {"swarmspawner-dp", "swarmspawner-pg"}:
+        sys.exit("on a lab the benchmark runs the floor, swarmspawner(-bootK) and dockerspawner")
+    local = docker.from_env(version="auto", timeout=300)
+    workdir = Path(tempfile.mkdtemp(prefix="ssbench-"))
+    lab = Lab(args.lab, workdir, log=log) if args.lab else None
+    client = lab.client if lab else local
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         sys.exit("make bench needs the engine in swarm mode (make engine)")
 
@@ -635,33 +681,39 @@ def main(argv=None):
         "idle_in_flight": args.idle_in_flight,
         "idle_samples": args.idle_samples,
         "systems": systems,
+        "lab": args.lab or None,
+        "nodes": len(client.nodes.list()),
     }
     log(f"bench {run_id}: load average {meta['load_average_start']}")
     built = images.build_images(HUB_IMAGE, BASE_IMAGE, log=log)
-    notebook_image = client.images.get(SINGLEUSER_IMAGE).id
-    hub_image = client.images.get(HUB_IMAGE).id
+    notebook_image = local.images.get(SINGLEUSER_IMAGE).id
+    hub_image = local.images.get(HUB_IMAGE).id
     meta.update({"dockerspawner_version": built["dockerspawner"], "hub_image": hub_image,
                  "bench_hub_image": built["bench_hub"], "notebook_image": notebook_image,
                  "tiny_image": built["tiny"]})
+    if lab:
+        lab.put_images({"managers": [hub_image, built["bench_hub"]],
+                        "workers": [notebook_image, built["tiny"]]})
+        lab.push(ROOT / "benchmarks")  # the floor's script, bound into its container
     ensure_network(client)
 
-    workdir = Path(tempfile.mkdtemp(prefix="ssbench-"))
     running = {}
     phases = []
     try:
         for kind in systems:
             if kind == "floor":
-                running[kind] = FloorSystem(client, run_id, hub_image).start()
+                running[kind] = FloorSystem(client, run_id, hub_image,
+                                            SERVER_CONSTRAINTS if lab else ()).start()
             else:
                 log(f"starting the {kind} hub")
                 running[kind] = HubSystem(
                     kind, client, workdir, run_id,
                     hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
                     notebook_image, built["tiny"], args.poll_interval,
-                    index=systems.index(kind)).start()
+                    index=systems.index(kind), lab=lab).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:
-            if image_kind == "tiny":
+            if image_kind == "tiny" and not lab:
                 # Another session's clean-up may have removed it: build it again.
                 try:
                     client.images.get(built["tiny"])
@@ -717,6 +769,8 @@ def main(argv=None):
         for system in running.values():
             system.close()
         cleanup(client, run_id, systems)
+        if lab:
+            lab.close()
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_images:
             images.remove_images()

@@ -1,7 +1,9 @@
 """A proxy in front of the Docker engine's socket that counts the requests through it.
 
 The hub under test is given this proxy's socket instead of the engine's, so a test (or
-the benchmark) can see how many API requests the spawner makes, by method and path.
+the benchmark) can see how many API requests the spawner makes, by method and path. For a hub
+on another host (the benchmark on the lab), it listens on TCP instead: ``tcp://ADDRESS:PORT``
+(port 0: any free one, then in ``url``).
 Requests are read with their Content-Length bodies and passed on unchanged; responses
 stream back unchanged.
 """
@@ -22,6 +24,8 @@ class DockerSocketCounter:
     def __init__(self, listen_path, engine_path="/var/run/docker.sock"):
         self.listen_path = listen_path
         self.engine_path = engine_path
+        #: Where a hub reaches it: tcp://ADDRESS:PORT when it listens on TCP.
+        self.url = None
         self.requests = []  # (monotonic time, method, path without query)
         self._lock = threading.Lock()
         self._loop = None
@@ -88,14 +92,20 @@ class DockerSocketCounter:
                     writer.close()
 
     def start(self):
-        if os.path.exists(self.listen_path):
+        tcp = self.listen_path.startswith("tcp://")
+        if not tcp and os.path.exists(self.listen_path):
             os.unlink(self.listen_path)
         ready = threading.Event()
 
         async def serve():
             self._stopping = asyncio.Event()
-            self._server = await asyncio.start_unix_server(self._handle, self.listen_path)
-            os.chmod(self.listen_path, 0o660)
+            if tcp:
+                host, port = self.listen_path[len("tcp://"):].rsplit(":", 1)
+                self._server = await asyncio.start_server(self._handle, host, int(port))
+                self.url = f"tcp://{host}:{self._server.sockets[0].getsockname()[1]}"
+            else:
+                self._server = await asyncio.start_unix_server(self._handle, self.listen_path)
+                os.chmod(self.listen_path, 0o660)
             ready.set()
             await self._stopping.wait()
             # A clean end: no connection task is left pending when the loop closes.

@@ -50,7 +50,7 @@ c.Spawner.http_timeout = 60
 class Hub:
     def __init__(self, client, workdir, *, image, singleuser_image, network, hub_id, prefix,
                  name, extra_config="", docker_socket="/var/run/docker.sock", ip=None,
-                 binds=None):
+                 binds=None, publish_ip="127.0.0.1"):
         self.client = client
         self.workdir = Path(workdir)
         self.image = image
@@ -58,6 +58,8 @@ class Hub:
         self.hub_id = hub_id
         self.name = name
         self.docker_socket = docker_socket
+        # Where the proxy's port is published on the engine's host, and reached from here.
+        self.publish_ip = publish_ip
         self.binds = dict(binds or {})  # host path -> the same path in the hub, e.g. shared storage
         # A fixed address: servers' HTTP clients cache the hub's address (aiodns keeps the
         # engine's 600 s DNS answers), so a restarted hub must come back at the same one.
@@ -91,7 +93,7 @@ class Hub:
             name=self.name,
             ports=[8000],
             host_config=api.create_host_config(
-                port_bindings={8000: ("127.0.0.1", None)},
+                port_bindings={8000: (self.publish_ip, None)},
                 binds={
                     str(self.workdir): {"bind": "/srv/jupyterhub", "mode": "rw"},
                     # None: no socket, as the deployed hub (it reaches a Docker proxy by TCP).
@@ -145,7 +147,7 @@ class Hub:
     # --- the REST API -----------------------------------------------------------
 
     def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.publish_ip}:{self.port}{path}"
 
     def api(self, method, path, **kwargs):
         headers = kwargs.pop("headers", {})

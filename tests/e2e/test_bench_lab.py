@@ -1,0 +1,31 @@
+"""`make bench-lab`'s harness runs on the lab at a tiny N: the hubs and the floor on the
+manager, users' servers on the workers. Not a timed test: no figure is judged."""
+
+import json
+
+import pytest
+
+from benchmarks import run
+
+from .conftest import connect
+
+
+def test_the_benchmark_runs_on_the_lab(pytestconfig, inventory, workers, tmp_path):
+    if not pytestconfig.option.e2e_node_loss:
+        pytest.skip("the benchmark starts hubs on the first manager: only on the lab of this"
+                    " machine (make e2e without INVENTORY)")
+    out = run.main(["--lab", inventory, "--notebook-n", "", "--tiny-n", "2",
+                    "--poll-interval", "1", "--idle-window", "2",
+                    "--systems", "floor,swarmspawner-boot1,dockerspawner", "--out", str(tmp_path)])
+
+    data = json.loads(out["json"].read_text())
+    assert data["meta"]["nodes"] == 1 + len(workers)
+    assert [p["system"] for p in data["phases"]] == ["floor", "swarmspawner-boot1",
+                                                     "dockerspawner"]
+    worker_names = {connect(inventory, name).check_output("hostname") for name in workers}
+    for phase in data["phases"]:
+        assert phase["errors"] == [] and len(phase["latencies"]) == 2, phase
+        if phase["system"] != "floor":
+            assert phase["requests"] > 0, phase  # counted on this machine, from the manager
+            assert set(phase["server_nodes"]) <= worker_names, phase
+            assert sum(phase["server_nodes"].values()) == 2, phase
