@@ -476,7 +476,7 @@ class HubSystem:
     def restart_until_ready(self, n, timeout):
         """Seconds from restarting the hub's container until its API lists all N servers ready."""
         started = time.monotonic()
-        self.hub.container.restart(timeout=30)
+        self.hub.restart_container()
         deadline = started + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception):

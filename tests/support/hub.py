@@ -119,6 +119,13 @@ class Hub:
         self.container.remove()
         self.start(timeout)
 
+    def restart_container(self, timeout=30):
+        """Restart the hub's container as it is, as the engine would after a crash (its proxy
+        port is published anew)."""
+        self.container.restart(timeout=timeout)
+        self.container.reload()
+        self.port = int(self.container.ports["8000/tcp"][0]["HostPort"])
+
     def remove(self):
         if self.container is not None:
             try:
