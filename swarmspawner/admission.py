@@ -4,7 +4,9 @@ Python servers booting at once on a node contend for its CPU: every one of them 
 later than had they booted a few at a time (benchmarks/results/boot-admission.md). With
 ``boot_limit_per_node`` set, one :class:`BootAdmission` per hub lets a server boot (from the
 creation of its service until it answers, or fails) only while the nodes it may run on have a
-free place; the others wait in order of request and are told their place in line.
+free place; the others wait in order of request and are told their place in line. A start
+that may use a node with a free place goes ahead of one waiting for a full node (a user whose
+files are on that node).
 
 The swarm, not the hub, picks a server's node. Until it has, a booting server counts against
 every node it may run on (its placement constraints, read with the swarm's rules, against the
@@ -13,7 +15,6 @@ now is let through: the swarm's own reason then fails it (``unschedulable_timeou
 """
 
 import asyncio
-import contextlib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -35,7 +36,6 @@ class Ticket:
     candidates: frozenset = frozenset()
     #: The node the swarm gave it, once it has.
     node: str | None = None
-    cancelled: bool = False
     admitted: bool = False
 
 
@@ -61,6 +61,8 @@ class BootAdmission:
     def __init__(self):
         self.booting = []
         self.waiting = []
+        #: The swarm's nodes now (the hub's reflector keeps them).
+        self.list_nodes = list
         self._changed = asyncio.Event()
 
     def taken(self, nodes, limit_per_node):
@@ -71,41 +73,47 @@ class BootAdmission:
         unplaced = sum(1 for t in self.booting if not t.node and t.candidates & nodes)
         return unplaced + sum(min(n, limit_per_node) for n in placed.values())
 
-    def admit(self, nodes):
-        """Let through, in order, every waiting ticket whose nodes have a free place."""
-        usable = usable_nodes(nodes)
+    def admit(self):
+        """Let through, in order, every waiting ticket whose nodes have a free place; wake
+        everyone in line when anyone was (their places changed)."""
+        usable = usable_nodes(self.list_nodes())
+        admitted = False
         for ticket in list(self.waiting):
-            candidates = frozenset(n["ID"] for n in usable
-                                   if placement.matches(ticket.constraints, n))
+            candidates = frozenset(n["ID"] for n in usable if _may_run(ticket, n))
             places = ticket.limit_per_node * len(candidates)
             if candidates and self.taken(candidates, ticket.limit_per_node) >= places:
                 continue
             ticket.candidates = candidates
-            ticket.admitted = True
+            ticket.admitted = admitted = True
             self.waiting.remove(ticket)
             self.booting.append(ticket)
+        if admitted:
+            self._notify()
 
     async def turn(self, ticket, list_nodes, on_wait):
-        """Wait for the ticket's turn: True once let through, False if cancelled meanwhile.
-        ``list_nodes()`` gives the swarm's nodes now; ``on_wait(place, booting)`` is called
-        whenever its place in line changes."""
+        """Wait for the ticket's turn. ``list_nodes()`` gives the swarm's nodes now;
+        ``on_wait(place, booting)`` is called whenever its place in line changes. A waiter
+        that is cancelled (JupyterHub's start_timeout, the user stopping the start) leaves
+        the line."""
+        self.list_nodes = list_nodes
         self.waiting.append(ticket)
         place = None
         try:
-            while True:
-                if ticket.cancelled:
-                    self.release(ticket)
-                    return False
-                self.admit(list_nodes())
-                if ticket.admitted:
-                    return True
+            self.admit()
+            while not ticket.admitted:
                 now = self.waiting.index(ticket) + 1
                 if now != place:
                     place = now
                     on_wait(place, len(self.booting))
-                changed = self._changed
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(changed.wait(), RECHECK_INTERVAL)
+                try:
+                    # Not wait_for: in Python 3.11 it can swallow a cancellation that comes
+                    # as the event is set, and the waiter would never leave the line.
+                    async with asyncio.timeout(RECHECK_INTERVAL):
+                        await self._changed.wait()
+                except TimeoutError:
+                    # Nothing ended, but a node may have come back: the first in line looks.
+                    if self.waiting and self.waiting[0] is ticket:
+                        self.admit()
         except BaseException:
             self.release(ticket)
             raise
@@ -114,20 +122,25 @@ class BootAdmission:
         """The swarm gave the ticket's server a node: it no longer counts against the others."""
         if ticket.node != node_id:
             ticket.node = node_id
-            self._notify()
+            self.admit()
 
     def release(self, ticket):
         """The server answers, failed, or stopped: its place goes to the next in line."""
         for queue in (self.booting, self.waiting):
             if ticket in queue:
                 queue.remove(ticket)
-        self._notify()
-
-    def cancel(self, ticket):
-        """The server was stopped while waiting: it leaves the line."""
-        ticket.cancelled = True
+        self.admit()
         self._notify()
 
     def _notify(self):
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+
+def _may_run(ticket, node):
+    """Whether the ticket's server may run on the node; a constraint the rules here do not
+    read counts as allowing it (the swarm then applies it, and says why if it cannot)."""
+    try:
+        return placement.matches(ticket.constraints, node)
+    except ValueError:
+        return True

@@ -23,11 +23,12 @@ def _attribute(node, key):
         "node.platform.os": platform.get("OS"),
         "node.platform.arch": platform.get("Architecture"),
     }
-    if key in fixed:
-        return fixed[key]
+    # Swarm reads the keys without regard to case; label names as written.
+    if key.lower() in fixed:
+        return fixed[key.lower()]
     for prefix, labels in (("node.labels.", spec.get("Labels")),
                            ("engine.labels.", (description.get("Engine") or {}).get("Labels"))):
-        if key.startswith(prefix):
+        if key.lower().startswith(prefix):
             return (labels or {}).get(key[len(prefix):])
     raise ValueError(f"{key!r} is not a placement attribute swarm knows (node.id, node.hostname,"
                      " node.role, node.platform.os, node.platform.arch, node.labels.*,"

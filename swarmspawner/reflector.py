@@ -119,8 +119,8 @@ class TaskReflector:
                                reverse=True)
         if self._nodes_stale or any(t.get("NodeID") and t["NodeID"] not in self.nodes
                                     for t in tasks):
-            self._nodes_stale = False
             self.node_list = await self.docker.watch_call("nodes")
+            self._nodes_stale = False  # only once listed: a failed listing is tried again
             self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in self.node_list}
         self.tasks = dict(by_service)
         self.loaded.set()

@@ -382,7 +382,8 @@ class SwarmSpawner(Spawner):
         0,
         help="""At most this many servers boot at once on each node, from the creation of their
         service until they answer; further starts wait their turn in order of request, each
-        user seeing their place in line on the progress page. Python servers booting at once
+        user seeing their place in line on the progress page (one that may boot on a node with
+        a free place goes ahead of one waiting for a full node). Python servers booting at once
         contend for a node's CPU: a few at a time, they are all ready sooner (measured in
         benchmarks/results/boot-admission.md). The swarm picks a server's node: until it has,
         a booting server counts against every ready node its placement constraints allow.
@@ -966,13 +967,33 @@ class SwarmSpawner(Spawner):
     async def _boot(self, spec):
         self._emit(10, f"Creating service {self.service_name}")
         self.log.info("Creating service %s", self.service_name)
-        created = await self._create_service(spec)
+        creating = asyncio.ensure_future(self._create_service(spec))
+        try:
+            created = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._remove_when_created(creating))
+            raise
         self.service_id = created["ID"]
         try:
-            task = await self._wait_until_running()
-        except SpawnError:
-            await self._remove_service()
+            return await self._until_ready()
+        except (SpawnError, asyncio.CancelledError):
+            # JupyterHub cancels a start at start_timeout and when the user stops it, and
+            # then stops only a server that poll() reports: one that has not shown up in a
+            # listing yet would be left running.
+            await asyncio.shield(self._remove_service())
             raise
+
+    async def _remove_when_created(self, creating):
+        """A start cancelled while its service was being created: remove it once it is."""
+        try:
+            created = await creating
+        except Exception:
+            return  # nothing was created
+        self.service_id = created["ID"]
+        await self._remove_service()
+
+    async def _until_ready(self):
+        task = await self._wait_until_running()
         self.log.info(
             "Server %s running as task %s on node %s",
             self.service_name,
@@ -982,11 +1003,7 @@ class SwarmSpawner(Spawner):
         if self.volume_node_sticky and not self.volume_node and task.get("NodeID"):
             self.volume_node = {"id": task["NodeID"], "name": self.reflector.node_name(task)}
         address = self._task_address(task)
-        try:
-            await self._wait_until_listening(task, address)
-        except SpawnError:
-            await self._remove_service()
-            raise
+        await self._wait_until_listening(task, address)
         return f"http://{address}:{self.port}"
 
     _boot_ticket = None
@@ -1013,8 +1030,7 @@ class SwarmSpawner(Spawner):
                           f" servers starting now")
 
         try:
-            if not await admission.turn(ticket, lambda: reflector.node_list, on_wait):
-                raise SpawnError("The server was stopped while it waited for its turn to start.")
+            await admission.turn(ticket, lambda: reflector.node_list, on_wait)
             yield
         finally:
             admission.release(ticket)
@@ -1232,9 +1248,6 @@ class SwarmSpawner(Spawner):
         return task["Status"].get("ContainerStatus", {}).get("ExitCode") or 0
 
     async def stop(self, now=False):
-        if self._boot_ticket is not None and not self._boot_ticket.admitted:
-            # E.g. start_timeout passed while it waited: it must not boot afterwards.
-            BootAdmission.for_hub(self.hub_id).cancel(self._boot_ticket)
         if not self.service_id:
             return
         await self._remove_service()

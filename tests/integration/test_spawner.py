@@ -197,7 +197,7 @@ ADMISSION_HOOK = """
 def _per_user(spawner):
     if spawner.user.name.startswith("hog"):  # holds its place until http_timeout
         spawner.cmd = ["sleep", "600"]
-        spawner.http_timeout = 20
+        spawner.http_timeout = 60
     elif spawner.user.name.startswith("impatient"):
         spawner.start_timeout = 5
 c.Spawner.pre_spawn_hook = _per_user
@@ -233,8 +233,12 @@ def test_boot_admission_starts_servers_in_turn_and_tells_each_their_place(
     assert wait_for(lambda: service_of(docker_client, hub_id + "-admit", "hog"), timeout=30)
     ready, events = hub.spawn("impatient")
     assert not ready and events[-1].get("failed"), events
-    assert not hog.result(timeout=60)[0]  # the hog failed after its 20 s: its place is free
+    # ...and a user who stops a start while it boots has its service removed with it.
+    assert hub.api("DELETE", "/users/hog/server").status_code in (202, 204)
+    assert wait_for(lambda: service_of(docker_client, hub_id + "-admit", "hog") is None,
+                    timeout=15)
+    assert not hog.result(timeout=30)[0]
     time.sleep(3)
     assert service_of(docker_client, hub_id + "-admit", "impatient") is None
     assert "Creating service sstest-impatient" not in hub.logs()
-    assert hub.server("impatient") is None
+    assert hub.server("impatient") is None and hub.server("hog") is None

@@ -21,6 +21,7 @@ MANAGER = {"ID": "m1id", "Spec": {"Role": "manager", "Labels": {}},
     (["node.labels.gpu == YES"], True, False),  # swarm compares without regard to case
     (["node.labels.gpu != yes"], False, True),  # a missing label equals nothing
     (["node.hostname != node-2"], False, True),
+    (["Node.Role == worker", "NODE.LABELS.gpu == yes"], True, False),  # keys in any case
     (["node.id == m1id"], False, True),
     (["engine.labels.zone == a", "node.platform.arch == x86_64"], True, False),
     (["node.role == worker", "node.labels.gpu == no"], False, False),
