@@ -1,7 +1,7 @@
 """Boot admission: how many servers may boot at once on each node, and the queue for the rest.
 
 Python servers booting at once on a node contend for its CPU: every one of them is ready
-later than had they booted a few at a time (benchmarks/results/boot-admission.md). With
+later than had they booted a few at a time (benchmarks/results/scale.md). With
 ``boot_limit_per_node`` set, one :class:`BootAdmission` per hub lets a server boot (from the
 creation of its service until it answers, or fails) only while the nodes it may run on have a
 free place; the others wait in order of request and are told their place in line. A start

@@ -456,10 +456,12 @@ VARIABLES = [
         ("START_TIMEOUT", "300", _seconds,
          "Seconds a server may take to start, waiting for its turn (BOOT_LIMIT_PER_NODE)"
          " included."),
-        ("BOOT_LIMIT_PER_NODE", "0", _whole,
+        ("BOOT_LIMIT_PER_NODE", "4", _whole,
          "At most this many servers boot at once on each node; further starts wait their turn"
-         " in order, each user shown their place in line. Servers booting at once contend for"
-         " a node's CPU (benchmarks/results/boot-admission.md). 0: no limit."),
+         " in order, each user shown their place in line. Notebook servers booting at once"
+         " contend for a node's CPU: 4 at a time on 2 cores had 30 all ready sooner and the"
+         " median user waiting half as long (benchmarks/results/scale.md); more cores, more at"
+         " once. 0: no limit (for servers that start in a fraction of a second)."),
         ("POLL_INTERVAL", "30", _seconds,
          "Seconds between the hub's checks of running servers."),
     ),
