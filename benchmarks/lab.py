@@ -50,7 +50,8 @@ class Lab:
             raise SystemExit(f"{inventory}: the lab benchmark needs a manager and workers")
         self.manager = found["managers"][0]
         self.workers = found["workers"]
-        self.socket = Path(workdir) / "manager-docker.sock"
+        self.workdir = Path(workdir).resolve()
+        self.socket = self.workdir / "manager-docker.sock"
         self.tunnel = subprocess.Popen(
             self._ssh(self.manager, "-N", "-L", f"{self.socket}:/var/run/docker.sock"),
             stdin=subprocess.DEVNULL)
@@ -77,18 +78,28 @@ class Lab:
             options += ["-i", host["key"]]
         return ["ssh", *options, *args, f"{host['user']}@{host['address']}"]
 
-    def run(self, host, command, stdin=None):
-        subprocess.run([*self._ssh(host), command], check=True, stdin=stdin,
-                       capture_output=stdin is None)
+    def run(self, host, command):
+        subprocess.run([*self._ssh(host), command], check=True, capture_output=True)
+
+    def _piped(self, producer, host, command):
+        """``producer``'s output into ``command`` on the host; both must succeed."""
+        source = subprocess.Popen(producer, stdout=subprocess.PIPE)
+        try:
+            sink = subprocess.run([*self._ssh(host), command], stdin=source.stdout,
+                                  capture_output=True)
+        finally:
+            source.stdout.close()  # a sink that failed must not leave the producer blocked
+            source.wait()
+        if sink.returncode or source.returncode:
+            raise RuntimeError(f"{' '.join(producer)} | {command} on {host['address']} failed:"
+                               f" {sink.stderr.decode(errors='replace')[-500:]}")
 
     def push(self, path):
-        """Copy a folder of this machine to the same path on the manager."""
+        """Copy a folder below the run's folder to the same path on the manager."""
         path = Path(path).resolve()
-        tar = subprocess.Popen(["tar", "-C", str(path.parent), "-cf", "-", path.name],
-                               stdout=subprocess.PIPE)
-        self.run(self.manager, f"mkdir -p {path.parent} && tar -C {path.parent} -xf -",
-                 stdin=tar.stdout)
-        tar.wait()
+        assert self.workdir in path.parents, path  # all of it is removed again in close()
+        self._piped(["tar", "-C", str(path.parent), "-cf", "-", path.name], self.manager,
+                    f"mkdir -p {path.parent} && tar -C {path.parent} -xf -")
 
     def put_images(self, images_by_host_role):
         """Each image (by ID) onto the nodes of its role that lack it: {"managers": [ids],
@@ -102,12 +113,13 @@ class Lab:
                     if present:
                         continue
                     self.log(f"lab: loading {image[:19]} onto {host['address']}")
-                    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-                    self.run(host, "docker load -q >/dev/null", stdin=save.stdout)
-                    save.wait()
+                    self._piped(["docker", "save", image], host, "docker load -q >/dev/null")
 
     def close(self):
+        # The hubs' folders hold their tokens and databases: none is left on the manager.
         if self.tunnel.poll() is None:
+            subprocess.run([*self._ssh(self.manager), f"rm -rf {self.workdir}"],
+                           capture_output=True)
             self.tunnel.terminate()
             self.tunnel.wait(10)
         if self.socket.exists():

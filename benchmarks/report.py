@@ -139,6 +139,10 @@ def plot(path, phases):
                              squeeze=False)
     colors = {"floor": "tab:gray", "swarmspawner": "tab:blue", "swarmspawner-dp": "tab:purple",
               "swarmspawner-pg": "tab:green", "dockerspawner": "tab:orange"}
+    others = iter(["tab:red", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"])
+    for system in dict.fromkeys(p["system"] for p in phases):  # e.g. swarmspawner-boot4
+        if system not in colors:
+            colors[system] = next(others, "black")
     for ax, kind in zip(axes[0], image_kinds):
         for system in colors:
             rows = sorted((p for p in phases if p["image"] == kind and p["system"] == system),

@@ -466,7 +466,8 @@ class HubSystem:
         result["idle_samples"] = idle
         result["adopt_seconds_samples"] = adopt
         for key in ("requests_per_poll", "hub_cpu_percent", "hub_rss_mb"):
-            result[key] = statistics.median(s[key] for s in idle)
+            values = [s[key] for s in idle if s[key] is not None]
+            result[key] = statistics.median(values) if values else None
         result["requests_by_path"] = idle[-1]["requests_by_path"]
         result["adopt_seconds"] = statistics.median(a for a in adopt if a is not None) if all(
             a is not None for a in adopt) else None
@@ -537,8 +538,9 @@ class HubSystem:
 class FloorSystem:
     kind = "floor"
 
-    def __init__(self, client, run_id, probe_image, constraints=()):
+    def __init__(self, client, run_id, probe_image, constraints=(), bench_dir=None):
         self.client = client
+        self.bench_dir = bench_dir or ROOT / "benchmarks"
         self.constraints = list(constraints)
         self.run_id = run_id
         self.probe_image = probe_image
@@ -565,7 +567,7 @@ class FloorSystem:
             self.probe_image, command, entrypoint=["python3"], name=name,
             host_config=api.create_host_config(
                 binds={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
-                       str(ROOT / "benchmarks"): {"bind": "/bench", "mode": "ro"}},
+                       str(self.bench_dir): {"bind": "/bench", "mode": "ro"}},
                 network_mode=NETWORK,
             ),
         )
@@ -653,14 +655,25 @@ def main(argv=None):
                              " its swarm, hubs and floor on the first manager, servers on workers")
     args = parser.parse_args(argv)
 
-    notebook_ns, tiny_ns = parse_ns(args.notebook_n), parse_ns(args.tiny_n)
-    idle_ns = parse_ns(args.idle_n)
     systems = parse_systems(args.systems)
     if args.lab and set(systems) & {"swarmspawner-dp", "swarmspawner-pg"}:
         sys.exit("on a lab the benchmark runs the floor, swarmspawner(-bootK) and dockerspawner")
     local = docker.from_env(version="auto", timeout=300)
     workdir = Path(tempfile.mkdtemp(prefix="ssbench-"))
-    lab = Lab(args.lab, workdir, log=log) if args.lab else None
+    lab = None
+    try:
+        lab = Lab(args.lab, workdir, log=log) if args.lab else None
+        return run_once(args, systems, local, workdir, lab)
+    finally:
+        if lab:
+            lab.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_once(args, systems, local, workdir, lab):
+    """One run: on this machine's engine (``local``), or on the lab's swarm."""
+    notebook_ns, tiny_ns = parse_ns(args.notebook_n), parse_ns(args.tiny_n)
+    idle_ns = parse_ns(args.idle_n)
     client = lab.client if lab else local
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         sys.exit("make bench needs the engine in swarm mode (make engine)")
@@ -694,7 +707,11 @@ def main(argv=None):
     if lab:
         lab.put_images({"managers": [hub_image, built["bench_hub"]],
                         "workers": [notebook_image, built["tiny"]]})
-        lab.push(ROOT / "benchmarks")  # the floor's script, bound into its container
+        # The floor's script, bound into its container from the same path on the manager.
+        bench_dir = workdir / "benchmarks"
+        shutil.copytree(ROOT / "benchmarks", bench_dir,
+                        ignore=shutil.ignore_patterns("results", "__pycache__"))
+        lab.push(bench_dir)
     ensure_network(client)
 
     running = {}
@@ -702,15 +719,16 @@ def main(argv=None):
     try:
         for kind in systems:
             if kind == "floor":
-                running[kind] = FloorSystem(client, run_id, hub_image,
-                                            SERVER_CONSTRAINTS if lab else ()).start()
+                running[kind] = FloorSystem(
+                    client, run_id, hub_image, SERVER_CONSTRAINTS if lab else (),
+                    bench_dir=workdir / "benchmarks" if lab else ROOT / "benchmarks").start()
             else:
                 log(f"starting the {kind} hub")
                 running[kind] = HubSystem(
                     kind, client, workdir, run_id,
                     hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
                     notebook_image, built["tiny"], args.poll_interval,
-                    index=systems.index(kind), lab=lab).start()
+                    index=[s for s in systems if s != "floor"].index(kind), lab=lab).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:
             if image_kind == "tiny" and not lab:
@@ -769,9 +787,6 @@ def main(argv=None):
         for system in running.values():
             system.close()
         cleanup(client, run_id, systems)
-        if lab:
-            lab.close()
-        shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_images:
             images.remove_images()
 
