@@ -60,8 +60,9 @@ TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
 #: swarmspawner-boot4): this spawner with boot_limit_per_node = K (0: no limit).
 SYSTEMS = ("floor", "swarmspawner", "swarmspawner-dp", "swarmspawner-pg", "dockerspawner")
 BOOT_SYSTEM = re.compile(r"^swarmspawner-boot(\d+)$")
-#: What `make bench` runs unless BENCH_SYSTEMS says otherwise.
-DEFAULT_SYSTEMS = ("floor", "swarmspawner", "dockerspawner")
+#: What `make bench` runs unless BENCH_SYSTEMS says otherwise: this spawner as configured by
+#: default (boot admission on) and without boot admission.
+DEFAULT_SYSTEMS = ("floor", "swarmspawner", "swarmspawner-boot0", "dockerspawner")
 #: Each hub's code in its names (services, containers).
 CODES = {"swarmspawner": "ss", "swarmspawner-dp": "sd", "swarmspawner-pg": "sp",
          "dockerspawner": "ds"}
