@@ -135,6 +135,8 @@ def plot(path, phases):
     except ImportError:
         return None
     image_kinds = [k for k in ("notebook", "tiny") if any(p["image"] == k for p in phases)]
+    if not image_kinds:
+        return None  # only servers held: nothing to plot
     fig, axes = plt.subplots(1, len(image_kinds), figsize=(6 * len(image_kinds), 4.2),
                              squeeze=False)
     colors = {"floor": "tab:gray", "swarmspawner": "tab:blue", "swarmspawner-dp": "tab:purple",
