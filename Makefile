@@ -70,7 +70,7 @@ test: venv engine images browser oidc lab-venv lint
 e2e-lab: lab-venv images
 	bash scripts/e2e_lab.sh
 
-# The benchmark (benchmarks/): both spawners through a real hub, and the floor; ~20 min.
+# The benchmark (benchmarks/): both spawners through a real hub, and the floor; ~25 min.
 $(VENV)/.bench-installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test,bench]'
