@@ -94,7 +94,8 @@ def markdown(meta, phases, targets):
         f"Docker {meta['engine']}, dockerspawner {meta.get('dockerspawner_version', '?')}; "
         f"load average (1, 5, 15 min) at the start {_load(meta['load_average_start'])}, "
         f"at the end {_load(meta.get('load_average_end'))} (other sessions' tests may share "
-        f"the cores). Poll interval {meta['poll_interval']:g} s; requests and CPU over "
+        f"the cores). Poll interval {meta['poll_interval']:g} s; requests and the hub's CPU"
+        f" (JupyterHub's process; the proxy it runs, apart) over "
         f"{meta['idle_window']:g} s with the N servers running; N = 1 is the median of "
         f"{meta['repeats_single']} runs.",
         "",
@@ -107,11 +108,11 @@ def markdown(meta, phases, targets):
                 " the hub's container restarted until its API lists all N ready, median of"
                 f" {meta.get('idle_samples')} (each in the JSON):", "",
                 "| servers | system | all started s | errors | req / poll | hub CPU % "
-                "| hub RSS MB | adopt s | stop s | gone s |",
-                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| proxy CPU % | hub RSS MB | adopt s | stop s | gone s |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         out += [f"| {p['n']} held | {p['system']} | {_f(p['all_ready'])} | {len(p['errors'])} "
                 f"| {_f(p.get('requests_per_poll'), 1)} | {_f(p.get('hub_cpu_percent'), 1)} "
-                f"| {_f(p.get('hub_rss_mb'), 0)} | {_f(p.get('adopt_seconds'), 1)} "
+                f"| {_f(p.get('proxy_cpu_percent'), 1)} | {_f(p.get('hub_rss_mb'), 0)} | {_f(p.get('adopt_seconds'), 1)} "
                 f"| {_f(p.get('stop_seconds'))} | {_f(p.get('stop_gone_seconds'))} |"
                 for p in held]
     if targets:

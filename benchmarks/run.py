@@ -212,14 +212,40 @@ def container_cpu_seconds(client, container_id):
     return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
 
 
-def hub_rss_mb(client, container_id):
-    """Resident memory of the container's JupyterHub process (not its proxy), in MB."""
-    # ps on the engine's host (a lab node's own, for a hub there), KB.
-    top = client.api.top(container_id, ps_args="-o pid,rss,args")
-    rss, command = top["Titles"].index("RSS"), top["Titles"].index("COMMAND")
-    sizes = [int(row[rss]) / 1024 for row in top["Processes"]
-             if "jupyterhub" in row[command] and "configurable-http-proxy" not in row[command]]
-    return max(sizes, default=0) or None  # the hub itself, not a shell that started it
+# Run inside the hub's container (so the same on a lab node): each process's command line, CPU
+# seconds (utime + stime) and resident MB, from /proc.
+_PROCESS_PROBE = r"""
+import json, os
+tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+found = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/statm") as f:
+            rss = int(f.read().split()[1])
+    except OSError:
+        continue
+    found.append([args, (int(stat[11]) + int(stat[12])) / tick, rss * page / 2**20])
+print(json.dumps(found))
+"""
+
+
+def hub_processes(container):
+    """The hub's container split by process: {"hub": (CPU s, RSS MB), "proxy": (...)}, the
+    hub being JupyterHub's process and the proxy the configurable-http-proxy it started (in
+    the deployed stack the proxy is a service of its own)."""
+    found = json.loads(container.exec_run(["python3", "-c", _PROCESS_PROBE]).output)
+    split = {}
+    for args, cpu, rss in found:
+        role = ("proxy" if "configurable-http-proxy" in args
+                else "hub" if "jupyterhub" in args else None)
+        if role:
+            seconds, mb = split.get(role, (0.0, 0.0))
+            split[role] = (seconds + cpu, max(mb, rss))  # max: the hub, not a shell that ran it
+    return split
 
 
 # --- the spawners, through the hub's REST API ---------------------------------------------
@@ -430,17 +456,25 @@ class HubSystem:
     def idle_sample(self, window):
         """Over ``window`` seconds of nothing starting: the engine requests, the hub's CPU, and
         its memory at the end."""
-        cpu0 = container_cpu_seconds(self.client, self.hub.container.id)
+        container = self.hub.container
+        cpu0, split0 = container_cpu_seconds(self.client, container.id), hub_processes(container)
         since = time.monotonic()
         time.sleep(window)
         until = time.monotonic()
-        cpu1 = container_cpu_seconds(self.client, self.hub.container.id)
+        cpu1, split1 = container_cpu_seconds(self.client, container.id), hub_processes(container)
         count = self.counter.count(since=since, until=until)
+
+        def percent(role):
+            if role not in split0 or role not in split1:
+                return None  # not running at one end of the window
+            return 100 * (split1[role][0] - split0[role][0]) / (until - since)
+
         return {"idle_window": until - since, "requests": count,
                 "requests_per_poll": count / ((until - since) / self.poll_interval),
                 "requests_by_path": dict(self.counter.by_path(since).most_common(8)),
-                "hub_cpu_percent": 100 * (cpu1 - cpu0) / (until - since),
-                "hub_rss_mb": hub_rss_mb(self.client, self.hub.container.id)}
+                "hub_cpu_percent": percent("hub"), "proxy_cpu_percent": percent("proxy"),
+                "container_cpu_percent": 100 * (cpu1 - cpu0) / (until - since),
+                "hub_rss_mb": split1.get("hub", (None, None))[1]}
 
     def hold(self, n, idle_window, samples=3, in_flight=100, timeout=1800):
         """N tiny servers held: started with at most ``in_flight`` requests at once; while they
@@ -466,7 +500,8 @@ class HubSystem:
         idle.append(self.idle_sample(idle_window))
         result["idle_samples"] = idle
         result["adopt_seconds_samples"] = adopt
-        for key in ("requests_per_poll", "hub_cpu_percent", "hub_rss_mb"):
+        for key in ("requests_per_poll", "hub_cpu_percent", "proxy_cpu_percent",
+                    "container_cpu_percent", "hub_rss_mb"):
             values = [s[key] for s in idle if s[key] is not None]
             result[key] = statistics.median(values) if values else None
         result["requests_by_path"] = idle[-1]["requests_by_path"]
@@ -617,7 +652,8 @@ def median_of_repeats(results):
     merged = {"latencies": sorted(x for r in results for x in r["latencies"]),
               "errors": [e for r in results for e in r["errors"]], "repeats": len(results)}
     for key in ("all_ready", "p50", "p95", "max", "stop_seconds", "stop_gone_seconds",
-                "requests_per_poll", "hub_cpu_percent"):
+                "requests_per_poll", "hub_cpu_percent", "proxy_cpu_percent",
+                "container_cpu_percent"):
         values = [r[key] for r in results if r.get(key) is not None]
         merged[key] = statistics.median(values) if values else None
     for key in ("requests_by_path", "idle_window", "requests"):
@@ -773,7 +809,8 @@ def run_once(args, systems, local, workdir, lab):
                 res = running[kind].hold(n, args.idle_window, args.idle_samples,
                                          args.idle_in_flight)
                 log(f"{kind}: {n} x tiny held: all {_fmt(res['all_ready'])} req/poll "
-                    f"{_fmt(res['requests_per_poll'])} CPU {_fmt(res['hub_cpu_percent'])} % "
+                    f"{_fmt(res['requests_per_poll'])} CPU {_fmt(res['hub_cpu_percent'])} % (proxy "
+                    f"{_fmt(res['proxy_cpu_percent'])} %) "
                     f"RSS {_fmt(res['hub_rss_mb'])} MB adopt {_fmt(res['adopt_seconds'])} stop "
                     f"{_fmt(res['stop_seconds'])} errors {len(res['errors'])}")
                 phases.append({"system": kind, "image": "idle", "n": n, **res})

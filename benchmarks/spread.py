@@ -15,7 +15,8 @@ from pathlib import Path
 COLUMNS = (("p50", "p50 s", 2), ("all_ready", "all ready s", 2), ("stop_seconds", "stop s", 2),
            ("requests_per_poll", "req / poll", 1), ("hub_cpu_percent", "hub CPU %", 1))
 HELD_COLUMNS = (("all_ready", "all started s", 1), ("requests_per_poll", "req / poll", 1),
-                ("hub_cpu_percent", "hub CPU %", 1), ("hub_rss_mb", "hub RSS MB", 0),
+                ("hub_cpu_percent", "hub CPU %", 1), ("proxy_cpu_percent", "proxy CPU %", 1),
+                ("hub_rss_mb", "hub RSS MB", 0),
                 ("adopt_seconds", "adopt s", 1), ("stop_seconds", "stop s", 2),
                 ("stop_gone_seconds", "gone s", 1))
 
