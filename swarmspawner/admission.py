@@ -47,22 +47,13 @@ def usable_nodes(nodes):
 
 
 class BootAdmission:
-    _instances = {}
+    """One hub's places and line (its reflector holds it: one per hub, engine and loop)."""
 
-    @classmethod
-    def for_hub(cls, hub_id):
-        """The admission of this hub id in this event loop, created on first use."""
-        key = (hub_id, id(asyncio.get_running_loop()))
-        admission = cls._instances.get(key)
-        if admission is None:
-            admission = cls._instances[key] = cls()
-        return admission
-
-    def __init__(self):
+    def __init__(self, list_nodes):
         self.booting = []
         self.waiting = []
         #: The swarm's nodes now (the hub's reflector keeps them).
-        self.list_nodes = list
+        self.list_nodes = list_nodes
         self._changed = asyncio.Event()
 
     def taken(self, nodes, limit_per_node):
@@ -90,12 +81,10 @@ class BootAdmission:
         if admitted:
             self._notify()
 
-    async def turn(self, ticket, list_nodes, on_wait):
-        """Wait for the ticket's turn. ``list_nodes()`` gives the swarm's nodes now;
-        ``on_wait(place, booting)`` is called whenever its place in line changes. A waiter
-        that is cancelled (JupyterHub's start_timeout, the user stopping the start) leaves
-        the line."""
-        self.list_nodes = list_nodes
+    async def turn(self, ticket, on_wait):
+        """Wait for the ticket's turn; ``on_wait(place, booting)`` is called whenever its
+        place in line changes. A waiter that is cancelled (JupyterHub's start_timeout, the
+        user stopping the start) leaves the line."""
         self.waiting.append(ticket)
         place = None
         try:

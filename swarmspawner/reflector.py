@@ -16,6 +16,7 @@ import threading
 import time
 from collections import defaultdict
 
+from .admission import BootAdmission
 from .objects import LABEL_HUB, LABEL_USER
 
 #: Task states on the way to running.
@@ -57,6 +58,10 @@ class TaskReflector:
         #: The swarm's nodes as the engine lists them; listed again after a node event.
         self.node_list = []
         self._nodes_stale = True
+        #: When the latest listing that finished was asked for (time.monotonic()).
+        self.listed_at = float("-inf")
+        #: The hub's boot admission (boot_limit_per_node), kept here to share these nodes.
+        self.admission = BootAdmission(lambda: self.node_list)
         self.loaded = asyncio.Event()
         self._updated = asyncio.Event()
         self._wake = asyncio.Event()
@@ -86,8 +91,11 @@ class TaskReflector:
                 # A restarted hub waits for its first listing, and its engine (or the Docker
                 # proxy) may come up a moment after it: do not make it wait a whole interval.
                 interval = min(interval, RETRY_INTERVAL)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            # Not wait_for: in Python 3.11 it can swallow a cancellation that comes as the
+            # event is set, and the hub's shutdown would wait for this task for ever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     def _follow_node_events(self, loop):
@@ -96,13 +104,18 @@ class TaskReflector:
         When a node goes down, the swarm ends its tasks a moment after the node event; a
         second listing a little later catches that.
         """
+        interrupted = False
         while not loop.is_closed():
             try:
-                for _ in self.docker.events(filters={"type": ["node"]}):
+                events = self.docker.events(filters={"type": ["node"]})
+                if interrupted:  # what changed while the stream was down was not told
+                    loop.call_soon_threadsafe(self._node_changed)
+                for _ in events:
                     loop.call_soon_threadsafe(self._node_changed)
                     loop.call_soon_threadsafe(loop.call_later, NODE_EVENT_RECHECK, self._wake.set)
             except Exception as e:  # the engine restarting, or a loop that ended
                 self.log.debug("Node events for hub %s interrupted: %s", self.hub_id, e)
+            interrupted = True
             time.sleep(5)
 
     def _node_changed(self):
@@ -110,6 +123,7 @@ class TaskReflector:
         self._wake.set()
 
     async def refresh(self):
+        started = time.monotonic()
         tasks = await self.docker.watch_call("tasks", filters={"label": f"{LABEL_HUB}={self.hub_id}"})
         by_service = defaultdict(list)
         for task in tasks:
@@ -119,10 +133,16 @@ class TaskReflector:
                                reverse=True)
         if self._nodes_stale or any(t.get("NodeID") and t["NodeID"] not in self.nodes
                                     for t in tasks):
-            self.node_list = await self.docker.watch_call("nodes")
-            self._nodes_stale = False  # only once listed: a failed listing is tried again
+            # Cleared before listing: a node event during the listing marks it stale again.
+            self._nodes_stale = False
+            try:
+                self.node_list = await self.docker.watch_call("nodes")
+            except BaseException:
+                self._nodes_stale = True  # tried again at the next listing
+                raise
             self.nodes = {n["ID"]: n["Description"]["Hostname"] for n in self.node_list}
         self.tasks = dict(by_service)
+        self.listed_at = started
         self.loaded.set()
         updated, self._updated = self._updated, asyncio.Event()
         updated.set()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import docker.errors
+import sqlalchemy
 from jupyterhub import __version__ as jupyterhub_version
 from jupyterhub.spawner import Spawner
 from jupyterhub.traitlets import ByteSpecification
@@ -33,7 +34,7 @@ from traitlets import (
 
 from . import profiles as profiles_mod
 from . import hubaddress, slugs, storage, units
-from .admission import BootAdmission, Ticket
+from .admission import Ticket
 from .client import AsyncDocker
 from .errors import SpawnError
 from .form import render_form
@@ -976,14 +977,27 @@ class SwarmSpawner(Spawner):
             await asyncio.shield(self._remove_when_created(creating))
             raise
         self.service_id = created["ID"]
+        self._created_at = time.monotonic()
+        self._save_state_now()
         try:
             return await self._until_ready()
-        except (SpawnError, asyncio.CancelledError):
-            # JupyterHub cancels a start at start_timeout and when the user stops it, and
-            # then stops only a server that poll() reports: one that has not shown up in a
-            # listing yet would be left running.
+        except Exception:
             await asyncio.shield(self._remove_service())
             raise
+        # Cancelled (start_timeout, the user stopping the start, the hub shutting down): the
+        # service stays. JupyterHub stops it next, as poll() reports it; a hub that shuts
+        # down leaves it to the next one, which finds it in the state saved above.
+
+    def _save_state_now(self):
+        """Write the spawner's state (the new service's id) to the hub's database now, not
+        only when the start returns, as JupyterHub does: a hub that restarts while the server
+        boots then adopts the server, or removes it, instead of leaving it running unseen."""
+        if self.orm_spawner is None:
+            return
+        session = sqlalchemy.inspect(self.orm_spawner).session
+        if session is not None:
+            self.orm_spawner.state = self.get_state()
+            session.commit()
 
     async def _remove_when_created(self, creating):
         """A start cancelled while its service was being created: remove it once it is."""
@@ -1016,23 +1030,24 @@ class SwarmSpawner(Spawner):
         if self.boot_limit_per_node <= 0:
             yield
             return
-        admission = BootAdmission.for_hub(self.hub_id)
         reflector = self.reflector
         await reflector.ready()
-        ticket = self._boot_ticket = Ticket(list(constraints), self.boot_limit_per_node)
-
-        queued = []
+        admission = reflector.admission
+        ticket = Ticket(list(constraints), self.boot_limit_per_node)
+        logged = False
 
         def on_wait(place, booting):
-            if not queued:  # once per start in the hub's log; every change on the user's page
-                queued.append(place)
+            nonlocal logged
+            if not logged:  # once per start in the hub's log; every change on the user's page
+                logged = True
                 self.log.info("Server %s waits for its turn to boot: number %d in line",
                               self.service_name, place)
             self._emit(5, f"Waiting for a turn to start: number {place} in line, {booting}"
                           f" servers starting now")
 
+        await admission.turn(ticket, on_wait)  # leaves the line itself if cancelled
+        self._boot_ticket = ticket
         try:
-            await admission.turn(ticket, lambda: reflector.node_list, on_wait)
             yield
         finally:
             admission.release(ticket)
@@ -1041,7 +1056,7 @@ class SwarmSpawner(Spawner):
     def _placed(self, task):
         """The swarm gave the booting server a node: it counts against that node only."""
         if self._boot_ticket is not None and task.get("NodeID"):
-            BootAdmission.for_hub(self.hub_id).placed(self._boot_ticket, task["NodeID"])
+            self.reflector.admission.placed(self._boot_ticket, task["NodeID"])
 
     def _task_address(self, task):
         """The task's address on the hub's network.
@@ -1064,12 +1079,30 @@ class SwarmSpawner(Spawner):
         """After a hub restart: the server's current address, should its task have moved, once
         the server answers there (see adopt_timeout)."""
         await self.reflector.ready()
-        task = self.reflector.current_task(self.service_id)
+        task = await self._task_once_started()
         if task is None or task["Status"]["State"] != "running" or self.server is None:
             return await super().get_url()
         address = self._task_address(task)
         await self._wait_until_reachable(address)
         return f"http://{address}:{self.port}{self.server.base_url}"
+
+    async def _task_once_started(self):
+        """The server's task once it no longer starts (a hub that restarted while the server
+        booted), waiting at most adopt_timeout."""
+        reflector = self.reflector
+        task = reflector.current_task(self.service_id)
+        if task is None or task["Status"]["State"] not in STARTING_STATES:
+            return task
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.adopt_timeout
+        with reflector.watching():
+            while (task is not None and task["Status"]["State"] in STARTING_STATES
+                   and loop.time() < deadline):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await reflector.next_update()
+                task = reflector.current_task(self.service_id)
+        return task
 
     async def _wait_until_reachable(self, address):
         reflector = self.reflector
@@ -1232,6 +1265,9 @@ class SwarmSpawner(Spawner):
         async for event in spawn.events():
             yield event
 
+    #: When this hub created the service (time.monotonic()), for poll().
+    _created_at = float("inf")
+
     async def poll(self):
         if not self.service_id:
             return 0
@@ -1241,7 +1277,9 @@ class SwarmSpawner(Spawner):
         await reflector.ready()
         task = reflector.current_task(self.service_id)
         if task is None:
-            return 0
+            # Created after the latest listing was asked for: starting, not gone. (JupyterHub
+            # stops a cancelled start only if poll() says it runs.)
+            return None if reflector.listed_at < self._created_at < float("inf") else 0
         state = task["Status"]["State"]
         if task.get("DesiredState") == "running" and (
             state == "running" or state in STARTING_STATES
@@ -1264,6 +1302,7 @@ class SwarmSpawner(Spawner):
             await self._wait_for_tasks_gone()
         self.reflector.forget(self.service_id)
         self.service_id = ""
+        self._created_at = float("inf")
 
     async def _wait_for_tasks_gone(self):
         reflector = self.reflector

@@ -7,6 +7,7 @@ import docker
 import pytest
 import requests
 
+from swarmspawner.objects import LABEL_USER
 from tests.support.wait import wait_for
 
 from .conftest import hub_services, service_of
@@ -242,3 +243,42 @@ def test_boot_admission_starts_servers_in_turn_and_tells_each_their_place(
     assert service_of(docker_client, hub_id + "-admit", "impatient") is None
     assert "Creating service sstest-impatient" not in hub.logs()
     assert hub.server("impatient") is None and hub.server("hog") is None
+
+
+def test_a_hub_restart_while_servers_boot_and_wait_in_line_leaves_no_stray(
+        make_hub, docker_client, hub_id):
+    """Day 2: the hub restarts (a crash, a redeploy) while one server boots and two wait in
+    line. The booting one is adopted; the ones in line, whose starts JupyterHub forgets with
+    its process, show as stopped and start on the next click; no service runs unseen."""
+    hid = hub_id + "-midboot"
+    hub = make_hub("c.SwarmSpawner.boot_limit_per_node = 1\n", hub_id=hid)
+    users = ["midboot0", "midboot1", "midboot2"]
+    for user in users:
+        hub.ensure_user(user)
+        assert hub.api("POST", f"/users/{user}/server").status_code == 202
+    booting = wait_for(lambda: hub_services(docker_client, hid), timeout=30)
+    assert len(booting) == 1, booting  # one boots, two wait in line
+    booting_user = booting[0].attrs["Spec"]["Labels"][LABEL_USER]
+    assert not hub.server(booting_user)["ready"]
+    restarted = time.monotonic()
+    hub.restart()
+
+    def settled():  # every server the hub shows is ready or gone, none still checked
+        models = {user: hub.server(user) for user in users}
+        if all(m is None or (m["ready"] and not m["pending"]) for m in models.values()):
+            return models
+        return None
+
+    models = wait_for(settled, timeout=120)
+    running = {user for user, model in models.items() if model}
+    assert booting_user in running, models  # adopted, not lost
+    assert {s.attrs["Spec"]["Labels"][LABEL_USER] for s in hub_services(docker_client, hid)} \
+        == running  # nothing running that the hub does not show
+    for user in set(users) - running:  # the next click starts them
+        assert hub.spawn(user)[0], user
+    print(f"\nhub restarted mid-start: all {len(users)} servers ready again after "
+          f"{time.monotonic() - restarted:.1f} s; lost: the starts of "
+          f"{sorted(set(users) - running)}, which waited in line (started again)")
+    for user in users:
+        hub.stop(user)
+    assert not hub_services(docker_client, hid)

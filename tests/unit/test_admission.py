@@ -14,17 +14,17 @@ NODES = [node("m", role="manager"), node("a"), node("b")]
 WORKERS = ["node.role == worker"]
 
 
-def run(scenario):
+def run(scenario, nodes=NODES):
     async def main():
-        return await scenario(BootAdmission())
+        return await scenario(BootAdmission(lambda: nodes))
     return asyncio.run(main())
 
 
-async def enter(admission, ticket, places=None, nodes=NODES):
+async def enter(admission, ticket, places=None):
     """Start waiting for the ticket's turn; the places it is shown go into ``places``."""
     shown = places if places is not None else []
     waiter = asyncio.ensure_future(
-        admission.turn(ticket, lambda: nodes, lambda place, booting: shown.append(place)))
+        admission.turn(ticket, lambda place, booting: shown.append(place)))
     await asyncio.sleep(0)
     return waiter
 
@@ -91,13 +91,13 @@ def test_only_ready_active_nodes_count_and_none_matching_lets_the_swarm_say_why(
 
     async def scenario(admission):
         first, second = Ticket(WORKERS, 1), Ticket(WORKERS, 1)
-        await enter(admission, first, nodes=nodes)
-        await enter(admission, second, nodes=nodes)
+        await enter(admission, first)
+        await enter(admission, second)
         nowhere = Ticket(["node.labels.gpu == yes"], 1)
-        await enter(admission, nowhere, nodes=nodes)
+        await enter(admission, nowhere)
         return first.admitted, second.admitted, nowhere.admitted
 
-    assert run(scenario) == (True, False, True)
+    assert run(scenario, nodes) == (True, False, True)
 
 
 def test_a_waiter_that_is_cancelled_by_its_task_leaves_the_line():
@@ -118,17 +118,17 @@ def test_one_let_through_by_another_is_woken_at_once():
     nodes = [node("a")]
 
     async def scenario(admission):
-        await enter(admission, Ticket(["node.id == a"], 1), nodes=nodes)
+        await enter(admission, Ticket(["node.id == a"], 1))
         waiting = Ticket(WORKERS, 1)
-        waiter = await enter(admission, waiting, nodes=nodes)
+        waiter = await enter(admission, waiting)
         blocked = waiting.admitted
         nodes.append(node("b"))
         arrival = Ticket(["node.id == a"], 1)
-        await enter(admission, arrival, nodes=nodes)
+        await enter(admission, arrival)
         await asyncio.wait_for(waiter, 0.5)
         return blocked, waiting.admitted, arrival.admitted
 
-    assert run(scenario) == (False, True, False)
+    assert run(scenario, nodes) == (False, True, False)
 
 
 def test_a_constraint_not_read_here_leaves_placement_to_the_swarm():

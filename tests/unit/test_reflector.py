@@ -101,6 +101,25 @@ def test_nodes_are_listed_first_then_when_a_task_names_an_unknown_one():
     assert run(check, engine) == (1, 2, "worker2")
 
 
+def test_a_node_event_during_the_node_listing_is_not_lost():
+    engine = FakeEngine([task("t1", "s1")])
+
+    async def check(reflector):
+        listed, events = engine.watch_call, [reflector._node_changed]
+
+        async def node_event_meanwhile(method, **kwargs):
+            if method == "nodes" and events:
+                events.pop()()  # a node event, as the event thread would tell it, mid-listing
+            return await listed(method, **kwargs)
+
+        engine.watch_call = node_event_meanwhile
+        reflector._nodes_stale = True
+        await reflector.refresh()
+        return reflector._nodes_stale
+
+    assert run(check, engine)  # so listed again at the next refresh
+
+
 def test_idle_then_busy_while_someone_watches():
     engine = FakeEngine([task("t1", "s1")])
 
