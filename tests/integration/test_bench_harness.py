@@ -27,6 +27,9 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
         assert phase["errors"] == [] and len(phase["latencies"]) == 2, phase
         assert phase["idle_samples"][0]["requests"] > 0, phase
         assert len(phase["idle_samples"]) == 2 and phase["hub_rss_mb"] > 0, phase
+        # JupyterHub's process and the proxy it runs, apart.
+        assert phase["hub_cpu_percent"] is not None, phase
+        assert phase["proxy_cpu_percent"] is not None, phase
         assert phase["adopt_seconds"] > 0 and phase["stop_seconds"] is not None, phase
     for phase in data["phases"]:
         if phase["image"] == "idle":

@@ -66,3 +66,21 @@ def test_a_stopped_task_is_not_waited_for(spawner_factory, monkeypatch):
         return await asyncio.wait_for(url, 5)
 
     assert asyncio.run(scenario()).startswith("http://127.0.0.1:")
+
+
+def test_a_service_created_after_the_latest_listing_counts_as_starting(spawner_factory,
+                                                                      monkeypatch):
+    # JupyterHub stops a cancelled start (start_timeout, the user stopping it) only if poll()
+    # says it runs: a service no listing could have shown yet is starting, not gone.
+    reflector = Reflector()
+    reflector.task, reflector.listed_at = None, 100.0
+    spawner = adopting(spawner_factory, reflector, free_port(), monkeypatch)
+
+    async def polls():
+        found = []
+        for created_at in (101.0, 99.0, float("inf")):  # after, before, not by this hub
+            spawner._created_at = created_at
+            found.append(await spawner.poll())
+        return found
+
+    assert asyncio.run(polls()) == [None, 0, 0]
