@@ -492,7 +492,9 @@ class HubSystem:
                   "latencies": sorted(end - start for start, end, _ in outcomes if end),
                   "all_ready": max(ends) - s0 if ends and not errors else None}
         result.update(summarize(result["latencies"]))
-        time.sleep(min(3.0, self.poll_interval))
+        # Idle: one poll interval after the last start, so the first window is not the tail
+        # of the starts (each start's own checks and the hub's commits end within it).
+        time.sleep(self.poll_interval)
         idle = [self.idle_sample(idle_window) for _ in range(samples)]
         adopt = [self.restart_until_ready(n, timeout) for _ in range(samples)]
         # ...and idle again after the last restart: what a restarted hub costs.

@@ -149,7 +149,8 @@ class TaskReflector:
 
     async def ready(self, timeout=60):
         """Wait for the first listing, so that a restarted hub sees what runs."""
-        await asyncio.wait_for(self.loaded.wait(), timeout)
+        if not self.loaded.is_set():  # every poll() asks: no task for the usual case
+            await asyncio.wait_for(self.loaded.wait(), timeout)
 
     async def next_update(self):
         """Wait for the next listing to finish."""
