@@ -78,9 +78,6 @@ class Lab:
             options += ["-i", host["key"]]
         return ["ssh", *options, *args, f"{host['user']}@{host['address']}"]
 
-    def run(self, host, command):
-        subprocess.run([*self._ssh(host), command], check=True, capture_output=True)
-
     def _piped(self, producer, host, command):
         """``producer``'s output into ``command`` on the host; both must succeed."""
         source = subprocess.Popen(producer, stdout=subprocess.PIPE)

@@ -13,7 +13,7 @@ TARGET_STOP_100 = 3.0
 TARGET_IDLE_CPU_PERCENT = 2.0
 
 
-def _ratio(a, b):
+def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
     return a / b
@@ -29,9 +29,9 @@ def add_ratios(phases):
         floor = index.get(("floor", p["image"], p["n"]))
         for metric in METRICS:
             if ds is not None and p["system"] != "dockerspawner":
-                p["ratio_to_dockerspawner"][metric] = _ratio(p.get(metric), ds.get(metric))
+                p["ratio_to_dockerspawner"][metric] = ratio(p.get(metric), ds.get(metric))
             if floor is not None and p["system"] != "floor":
-                p["ratio_to_floor"][metric] = _ratio(p.get(metric), floor.get(metric))
+                p["ratio_to_floor"][metric] = ratio(p.get(metric), floor.get(metric))
     return phases
 
 

@@ -12,6 +12,8 @@ import json
 import statistics
 from pathlib import Path
 
+from benchmarks.report import ratio
+
 COLUMNS = (("p50", "p50 s", 2), ("all_ready", "all ready s", 2), ("stop_seconds", "stop s", 2),
            ("requests_per_poll", "req / poll", 1), ("hub_cpu_percent", "hub CPU %", 1))
 HELD_COLUMNS = (("all_ready", "all started s", 1), ("requests_per_poll", "req / poll", 1),
@@ -29,10 +31,6 @@ def spread(values, digits=2, suffix=""):
     if len(values) == 1:
         return f"{mid:.{digits}f}{suffix}"
     return f"{mid:.{digits}f}{suffix} ({low:.{digits}f}–{high:.{digits}f})"
-
-
-def _ratio(a, b):
-    return a / b if a is not None and b else None
 
 
 def table(runs, image, n, against):
@@ -66,7 +64,7 @@ def table(runs, image, n, against):
             ratios = []
             for run, p in found:
                 base = phase(run, other)
-                ratios.append(_ratio(p.get("all_ready"), base and base.get("all_ready")))
+                ratios.append(ratio(p.get("all_ready"), base and base.get("all_ready")))
             cells.append(spread(ratios, 2, "×"))
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
