@@ -63,7 +63,7 @@ integration: venv images browser oidc
 	$(PYTEST) -q tests/integration
 
 test: venv engine images browser oidc lab-venv lint
-	$(PYTEST) -q tests/unit tests/integration
+	$(PYTEST) -q --durations=20 tests/unit tests/integration
 	bash scripts/e2e_lab.sh
 
 # Only the multi-node part of `make test`: its own lab, the playbook, testinfra, lab removed.
@@ -125,7 +125,7 @@ endif
 # testinfra through the inventory; on a lab of this machine also the node-loss test.
 e2e: lab-venv
 	PATH=$(abspath $(VENV))/bin:$$PATH ANSIBLE_CONFIG=ansible/ansible.cfg \
-		$(PYTEST) -q -p no:cacheprovider tests/e2e --hosts='ansible://managers,ansible://workers' \
+		$(PYTEST) -q --durations=20 -p no:cacheprovider tests/e2e --hosts='ansible://managers,ansible://workers' \
 		--ansible-inventory=$(LAB_INVENTORY) --e2e-env=$(ENV) $(if $(INVENTORY),,--e2e-node-loss)
 
 # The playbook and the roles are lint-clean (part of make test).
