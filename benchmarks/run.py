@@ -105,7 +105,7 @@ COMMON_CONFIG = """
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.api_page_default_limit = 200
 c.Spawner.start_timeout = 300
-c.Spawner.http_timeout = 600
+c.Spawner.http_timeout = {server_timeout}
 c.Spawner.poll_interval = {poll_interval}
 _TINY_CMD = {tiny_cmd!r}
 def _bench_image(spawner):
@@ -325,7 +325,7 @@ class DockerProxy:
 
 class HubSystem:
     def __init__(self, kind, client, workdir, run_id, hub_image, notebook_image, tiny_image,
-                 poll_interval, index, lab=None):
+                 poll_interval, index, lab=None, server_timeout=600):
         self.kind = kind
         self.client = client
         self.poll_interval = poll_interval
@@ -335,7 +335,8 @@ class HubSystem:
         else:  # the hub is on the lab's manager: it reaches the counter here by TCP
             self.counter = DockerSocketCounter(f"tcp://{lab.local_address}:0",
                                                engine_path=str(lab.socket)).start()
-        extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD)
+        extra = COMMON_CONFIG.format(poll_interval=poll_interval, tiny_cmd=TINY_CMD,
+                                     server_timeout=server_timeout)
         self.database = None
         boot = BOOT_SYSTEM.match(kind)
         if boot:
@@ -687,6 +688,10 @@ def main(argv=None):
     parser.add_argument("--idle-window", type=float,
                         default=float(os.environ.get("BENCH_IDLE_WINDOW", "20")),
                         help="seconds of counting requests and CPU with N servers running")
+    parser.add_argument("--server-timeout", type=float,
+                        default=float(os.environ.get("BENCH_SERVER_TIMEOUT", "600")),
+                        help="seconds a hub waits for a started server to answer (http_timeout)"
+                             " before it counts an error")
     parser.add_argument("--out", default=os.environ.get("BENCH_OUT", str(ROOT / "benchmarks/results")))
     parser.add_argument("--keep-images", action="store_true")
     parser.add_argument("--lab", default=os.environ.get("BENCH_LAB", ""),
@@ -726,6 +731,7 @@ def run_once(args, systems, local, workdir, lab):
         "engine": client.version()["Version"],
         "poll_interval": args.poll_interval,
         "idle_window": args.idle_window,
+        "server_timeout": args.server_timeout,
         "repeats_single": args.repeats_single,
         "notebook_n": notebook_ns,
         "tiny_n": tiny_ns,
@@ -767,7 +773,8 @@ def run_once(args, systems, local, workdir, lab):
                     kind, client, workdir, run_id,
                     hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
                     notebook_image, built["tiny"], args.poll_interval,
-                    index=[s for s in systems if s != "floor"].index(kind), lab=lab).start()
+                    index=[s for s in systems if s != "floor"].index(kind), lab=lab,
+                    server_timeout=args.server_timeout).start()
         plan = [("notebook", n) for n in notebook_ns] + [("tiny", n) for n in tiny_ns]
         for image_kind, n in plan:
             if image_kind == "tiny" and not lab:
