@@ -11,6 +11,9 @@ dir=build/e2e
 lab=(ENV="$dir/.env" LAB_INVENTORY="$dir/inventory.ini")
 started=$SECONDS
 
+# Fresh hosts each run: a lab an interrupted run left (its engine ended mid-test, say) holds
+# that run's swarm, stack and volumes, which `up` would keep.
+make --no-print-directory down "${lab[@]}"
 # A fresh env file and password each run: the lab's defaults, a port of its own, and a quick
 # poll (the node-loss test waits one poll interval).
 rm -rf "$dir" && mkdir -p "$dir" && chmod 700 "$dir"

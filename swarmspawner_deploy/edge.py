@@ -11,6 +11,8 @@ challenges (Caddy does that in any server there) and redirects everything else t
 PUBLIC_HOST's HTTPS URL, port included.
 """
 
+import hashlib
+
 SECRETS = "/run/secrets"
 #: Where the edge reaches the proxy: the proxy service's name, looked up at every new
 #: connection (Go's resolver keeps no answers), so a restarted proxy is found at once.
@@ -25,9 +27,17 @@ def public_url(settings):
     return f"{scheme}://{settings.PUBLIC_HOST}{port}"
 
 
-def _issuer(settings):
+def internal_ca_id(ca_cert):
+    """Caddy's name for the deployment's CA, one per root certificate (``ca_cert``, its PEM
+    bytes). Caddy keeps the intermediate it makes, and the certificates that sign, in its volume
+    under the CA's name: under a fixed name a replaced root would meet the old root's
+    intermediate there and the edge would serve a chain no client can verify."""
+    return "ca-" + hashlib.sha256(ca_cert).hexdigest()[:12]
+
+
+def _issuer(settings, ca_id):
     if settings.TLS == "internal":
-        return {"module": "internal", "ca": "local"}
+        return {"module": "internal", "ca": ca_id}
     issuer = {"module": "acme"}
     if settings.ACME_EMAIL:
         issuer["email"] = settings.ACME_EMAIL
@@ -36,8 +46,10 @@ def _issuer(settings):
     return issuer
 
 
-def caddy_config(settings):
-    """Caddy's JSON configuration for TLS=internal, files or acme."""
+def caddy_config(settings, ca_cert=b""):
+    """Caddy's JSON configuration for TLS=internal (``ca_cert``: the CA's certificate, PEM),
+    files or acme."""
+    ca_id = internal_ca_id(ca_cert)
     host, port = settings.PUBLIC_HOST, settings.PUBLIC_PORT
     to_proxy = [{"handler": "reverse_proxy", "upstreams": [{"dial": PROXY_UPSTREAM}]}]
     if settings.TLS in ("files", "acme"):
@@ -70,7 +82,7 @@ def caddy_config(settings):
         tls["certificates"] = {"load_files": [
             {"certificate": f"{SECRETS}/tls_cert", "key": f"{SECRETS}/tls_key"}]}
     else:
-        tls["automation"] = {"policies": [{"subjects": [host], "issuers": [_issuer(settings)]}]}
+        tls["automation"] = {"policies": [{"subjects": [host], "issuers": [_issuer(settings, ca_id)]}]}
     config = {
         "admin": {"listen": "localhost:2019", "config": {"persist": False}},
         "apps": {
@@ -80,7 +92,7 @@ def caddy_config(settings):
         },
     }
     if settings.TLS == "internal":
-        config["apps"]["pki"] = {"certificate_authorities": {"local": {
+        config["apps"]["pki"] = {"certificate_authorities": {ca_id: {
             "name": f"{settings.STACK_NAME} internal CA",
             "install_trust": False,
             "root": {"format": "pem_file", "certificate": f"{SECRETS}/ca_cert",

@@ -200,7 +200,8 @@ def deploy(env_path, wait, report=False):
         files.append(ENCRYPTED_FILE)
     if env.TLS != "off":
         caddy = Path(work.name) / "caddy.json"
-        caddy.write_text(json.dumps(caddy_config(env), indent=1, sort_keys=True))
+        ca_cert = (base / INTERNAL_CA_CERT).read_bytes() if env.TLS == "internal" else b""
+        caddy.write_text(json.dumps(caddy_config(env, ca_cert), indent=1, sort_keys=True))
         variables.update(HTTP_PORT=str(env.HTTP_PORT), CADDY_FILE=str(caddy),
                          CADDY_HASH=file_hash(caddy))
         files.append(EDGE_FILE)

@@ -133,6 +133,19 @@ class TestInternalCaAndSignUp:
         for name, data in configs:
             assert key.splitlines()[1] not in data, name
 
+    def test_a_replaced_ca_signs_the_certificate_after_the_next_deploy(self, native):
+        """The admin replaces the CA (its key leaked, or the deploy folder was made anew): the
+        edge's volume still holds what the old CA signed, and must not serve it."""
+        old_ca = Path(native["ca"]).read_bytes()
+        for name in ("internal-ca.crt", "internal-ca.key"):
+            (native["folder"] / "secrets" / name).unlink()
+        output = deploy(native["folder"], native["values"])
+        assert Path(native["ca"]).read_bytes() != old_ca
+        assert f"trust {native['ca']}" in output
+        assert wait_for(lambda: browser_session(native["ca"]).get(
+            native["url"] + "/hub/health", timeout=5).status_code == 200, timeout=90,
+            ignore=(requests.RequestException,))
+
 
 # --- the admin's own certificate, an LDAP directory, and OAuth's configuration ----------------
 

@@ -4,9 +4,13 @@
 import pytest
 
 from swarmspawner_deploy import envfile
-from swarmspawner_deploy.edge import caddy_config, public_url
+from swarmspawner_deploy.edge import caddy_config, internal_ca_id, public_url
 from swarmspawner_deploy.login import login_config
 from swarmspawner_deploy.stack import file_secrets_part
+
+
+#: A CA certificate as the deploy reads it (only its bytes matter here).
+CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBlocal-test-ca\n-----END CERTIFICATE-----\n"
 
 
 def settings(**values):
@@ -95,7 +99,8 @@ def test_public_url_leaves_out_default_ports():
 
 
 def test_internal_tls_signs_with_the_deployments_ca_and_sends_no_hsts():
-    config = caddy_config(settings(PUBLIC_HOST="hub.lab", PUBLIC_PORT="18443", HTTP_PORT="18080"))
+    config = caddy_config(settings(PUBLIC_HOST="hub.lab", PUBLIC_PORT="18443", HTTP_PORT="18080"),
+                          CA_PEM)
     http = config["apps"]["http"]
     assert (http["http_port"], http["https_port"]) == (18080, 18443)
     server = http["servers"]["edge"]
@@ -104,8 +109,8 @@ def test_internal_tls_signs_with_the_deployments_ca_and_sends_no_hsts():
     assert route["match"] == [{"host": ["hub.lab"]}]
     assert [h["handler"] for h in route["handle"]] == ["reverse_proxy"]
     assert config["apps"]["tls"]["automation"]["policies"] == [
-        {"subjects": ["hub.lab"], "issuers": [{"module": "internal", "ca": "local"}]}]
-    root = config["apps"]["pki"]["certificate_authorities"]["local"]["root"]
+        {"subjects": ["hub.lab"], "issuers": [{"module": "internal", "ca": internal_ca_id(CA_PEM)}]}]
+    root = config["apps"]["pki"]["certificate_authorities"][internal_ca_id(CA_PEM)]["root"]
     assert root["certificate"] == "/run/secrets/ca_cert"
     # Any other name is sent on to the certificate's; plain HTTP too, port and all.
     fallback = server["routes"][1]["handle"][0]
@@ -113,6 +118,14 @@ def test_internal_tls_signs_with_the_deployments_ca_and_sends_no_hsts():
     redirect = http["servers"]["redirect"]
     assert redirect["listen"] == [":18080"]
     assert redirect["routes"][0]["handle"][0]["headers"] == fallback["headers"]
+
+
+def test_a_replaced_ca_is_another_ca_in_caddys_storage():
+    """What Caddy keeps per CA (its intermediate, the certificates it signed) is not found
+    again under a replaced root; the same root keeps its name from deploy to deploy."""
+    other = CA_PEM.replace(b"MIIB", b"MIIC")
+    assert internal_ca_id(CA_PEM) == internal_ca_id(CA_PEM)
+    assert internal_ca_id(other) != internal_ca_id(CA_PEM)
 
 
 def test_own_certificate_files_with_hsts_and_no_certificate_management():
