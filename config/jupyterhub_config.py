@@ -65,6 +65,7 @@ c.JupyterHub.allow_named_servers = env.ALLOW_NAMED_SERVERS
 c.JupyterHub.named_server_limit_per_user = env.NAMED_SERVER_LIMIT
 if env.ACTIVE_SERVER_LIMIT:
     c.JupyterHub.active_server_limit = env.ACTIVE_SERVER_LIMIT
+c.JupyterHub.concurrent_spawn_limit = env.CONCURRENT_SPAWN_LIMIT
 
 # --- login: AUTHENTICATOR and its settings (swarmspawner_deploy/login.py) ---------
 for section, traits in login_config(env, secret).items():

@@ -430,6 +430,12 @@ VARIABLES = [
          "Memory one user's running servers may reserve in all, e.g. 8G; empty for no ceiling."),
         ("ACTIVE_SERVER_LIMIT", "", _optional_count,
          "Servers running at once on the whole hub at most; empty for no limit."),
+        ("CONCURRENT_SPAWN_LIMIT", "100", _whole,
+         "Starts in progress on the whole hub at most, those waiting their turn"
+         " (BOOT_LIMIT_PER_NODE) included; one more is refused with JupyterHub's \"Too many"
+         " users trying to log in right now. Try again in ...\" (HTTP 429). 0: no limit. A start"
+         " waiting its turn costs the hub little: raise it when more users than this start at"
+         " once (a class at its first lab), within what START_TIMEOUT lets the line reach."),
         ("IDLE_TIMEOUT", "3600", _seconds,
          "Stop servers idle this many seconds (the idle culler); 0 turns it off."),
     ),

@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -282,9 +283,9 @@ def test_the_networks_are_encrypted_and_stay_so(deployment, docker_client):
     assert docker_client.services.get(f"{stack}_hub").attrs["Version"]["Index"] == hub
 
 
-def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
+def test_changed_limits_apply_to_the_next_spawns(deployment, docker_client):
     stack = deployment["name"]
-    values = dict(deployment["values"], MEM_LIMIT="640M")
+    values = dict(deployment["values"], MEM_LIMIT="640M", CONCURRENT_SPAWN_LIMIT="1")
     write_env(deployment["env"], **values)
     hub = docker_client.services.get(f"{stack}_hub")
     old_tasks = {t["ID"] for t in hub.tasks()}
@@ -294,7 +295,17 @@ def test_a_changed_limit_applies_to_the_next_spawn(deployment, docker_client):
     ), timeout=180)
     assert wait_for(lambda: requests.get(deployment["url"] + "/hub/health").status_code == 200)
     user = HubUser(deployment["url"], "carol", deployment["password"])
-    user.start()
+    other = HubUser(deployment["url"], "dave", deployment["password"])
+    with ThreadPoolExecutor(1) as pool:
+        started = pool.submit(user.start)
+        # While carol's server starts, the hub's one start at a time is taken: dave is told to
+        # come back, and nothing of his is created.
+        assert wait_for(lambda: (user.server_model() or {}).get("pending") == "spawn", timeout=30)
+        refused = other.hub_api("POST", "/users/dave/server", json={})
+        started.result()
+    assert refused.status_code == 429, refused.text
+    assert "Too many users trying to log in right now" in refused.json()["message"]
+    assert server_service(docker_client, stack, "dave") is None
     service = server_service(docker_client, stack, "carol")
     limits = service.attrs["Spec"]["TaskTemplate"]["Resources"]["Limits"]
     assert limits["MemoryBytes"] == 640 * 1024**2
