@@ -396,8 +396,10 @@ class SwarmSpawner(Spawner):
     watch_interval = Float(
         15.0,
         help="""Seconds between the hub's listings of its tasks while nothing is starting or
-        stopping. One listing serves every server's poll, so the cost does not grow with the
-        number of servers.""",
+        stopping. One listing serves every server's poll, so the number of engine requests does
+        not grow with the number of servers; the listing's size does (about 2.7 kB a server,
+        some 0.2 % of a core at 500 servers and 15 s). A server that exits is seen within
+        this interval plus the hub's poll interval.""",
     ).tag(config=True)
 
     watch_busy_interval = Float(
