@@ -140,7 +140,7 @@ def plot(path, phases):
         return None  # only servers held: nothing to plot
     fig, axes = plt.subplots(1, len(image_kinds), figsize=(6 * len(image_kinds), 4.2),
                              squeeze=False)
-    colors = {"floor": "tab:gray", "swarmspawner": "tab:blue", "swarmspawner-dp": "tab:purple",
+    colors = {"floor": "tab:gray", "jupyterhub": "black", "swarmspawner": "tab:blue", "swarmspawner-dp": "tab:purple",
               "swarmspawner-pg": "tab:green", "dockerspawner": "tab:orange"}
     others = iter(["tab:red", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"])
     for system in dict.fromkeys(p["system"] for p in phases):  # e.g. swarmspawner-boot4

@@ -57,15 +57,18 @@ TINY_CMD = ["python3", "/usr/local/bin/ssbench-httpd"]
 #: with its hub on PostgreSQL (the stack's DB_SERVICE=postgres image) instead of SQLite;
 #: swarmspawner-dp: this spawner reaching the engine through the stack's Docker proxy
 #: (swarmspawner-docker-proxy), as the deployed hub does; swarmspawner-bootK (any K, e.g.
-#: swarmspawner-boot4): this spawner with boot_limit_per_node = K (0: no limit).
-SYSTEMS = ("floor", "swarmspawner", "swarmspawner-dp", "swarmspawner-pg", "dockerspawner")
+#: swarmspawner-boot4): this spawner with boot_limit_per_node = K (0: no limit); jupyterhub:
+#: JupyterHub with a spawner that starts nothing, the hub's own floor
+#: (benchmarks/jupyterhub_alone.py).
+SYSTEMS = ("floor", "jupyterhub", "swarmspawner", "swarmspawner-dp", "swarmspawner-pg",
+           "dockerspawner")
 BOOT_SYSTEM = re.compile(r"^swarmspawner-boot(\d+)$")
 #: What `make bench` runs unless BENCH_SYSTEMS says otherwise: this spawner as configured by
 #: default (boot admission on) and without boot admission.
 DEFAULT_SYSTEMS = ("floor", "swarmspawner", "swarmspawner-boot0", "dockerspawner")
 #: Each hub's code in its names (services, containers).
-CODES = {"swarmspawner": "ss", "swarmspawner-dp": "sd", "swarmspawner-pg": "sp",
-         "dockerspawner": "ds"}
+CODES = {"jupyterhub": "jh", "swarmspawner": "ss", "swarmspawner-dp": "sd",
+         "swarmspawner-pg": "sp", "dockerspawner": "ds"}
 #: Hubs in one run, at most (each has an address of its own).
 MAX_HUBS = 8
 
@@ -129,6 +132,18 @@ POSTGRES_CONFIG = """
 c.JupyterHub.db_url = {url!r}
 c.JupyterHub.db_kwargs = {{"pool_pre_ping": True}}
 """
+
+# JupyterHub alone: its servers are one shared answer in its container (the module's docstring).
+JUPYTERHUB_ALONE_CONFIG = """
+import sys
+sys.path.insert(0, "/srv/jupyterhub")
+from jupyterhub_alone import NoServerSpawner, start_answering
+start_answering()
+c.JupyterHub.spawner_class = NoServerSpawner
+"""
+# The files it needs in the hub's folder.
+JUPYTERHUB_ALONE_FILES = (ROOT / "benchmarks" / "jupyterhub_alone.py",
+                          ROOT / "docker" / "bench" / "tiny" / "ssbench-httpd.py")
 
 # dockerspawner 14.x's SwarmSpawner as its documentation configures it for a swarm: the overlay
 # network (network_name; use_internal_ip follows), here endpoint mode dnsrr (no IPVS here) and
@@ -343,6 +358,8 @@ class HubSystem:
             extra += f"c.SwarmSpawner.boot_limit_per_node = {int(boot.group(1))}\n"
         if kind.startswith("swarmspawner"):
             extra += SWARMSPAWNER_CONFIG.format(watch_interval=poll_interval / 2)
+        elif kind == "jupyterhub":
+            extra += JUPYTERHUB_ALONE_CONFIG
         else:
             extra += DOCKERSPAWNER_CONFIG.format(network=NETWORK, prefix=f"ssbench-ds{run_id}")
         if lab is not None:
@@ -367,6 +384,9 @@ class HubSystem:
             docker_socket=None if self.docker_proxy or lab else self.counter.listen_path,
             ip=hub_ip(run_id, index), publish_ip=lab.publish_ip if lab else "127.0.0.1",
         )
+        if kind == "jupyterhub":
+            for source in JUPYTERHUB_ALONE_FILES:
+                shutil.copy(source, self.hub.workdir)
         self.set_tiny_image(tiny_image)
 
     def start(self):
@@ -771,7 +791,7 @@ def run_once(args, systems, local, workdir, lab):
                 log(f"starting the {kind} hub")
                 running[kind] = HubSystem(
                     kind, client, workdir, run_id,
-                    hub_image if kind.startswith("swarmspawner") else built["bench_hub"],
+                    built["bench_hub"] if kind == "dockerspawner" else hub_image,
                     notebook_image, built["tiny"], args.poll_interval,
                     index=[s for s in systems if s != "floor"].index(kind), lab=lab,
                     server_timeout=args.server_timeout).start()

@@ -27,7 +27,8 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
     for phase in held:
         # Both servers started, measured idle, adopted by the restarted hub, stopped.
         assert phase["errors"] == [] and len(phase["latencies"]) == 2, phase
-        assert phase["idle_samples"][0]["requests"] > 0, phase
+        # JupyterHub alone never calls the engine.
+        assert (phase["idle_samples"][0]["requests"] > 0) is (phase["system"] != "jupyterhub"), phase
         assert len(phase["idle_samples"]) == 2 and phase["hub_rss_mb"] > 0, phase
         # JupyterHub's process and the proxy it runs, apart.
         assert phase["hub_cpu_percent"] is not None, phase
@@ -42,7 +43,7 @@ def test_bench_harness_runs_on_a_tiny_n(docker_client, tmp_path):
         assert phase["all_ready"] >= max(phase["latencies"]) - 0.01, phase
         assert phase["stop_seconds"] is not None, phase
         if phase["system"] != "floor":
-            assert phase["requests"] > 0, phase
+            assert (phase["requests"] > 0) is (phase["system"] != "jupyterhub"), phase
             assert phase["hub_cpu_percent"] is not None, phase
             assert phase["ratio_to_floor"]["all_ready"] > 0, phase
     ours = next(p for p in data["phases"] if p["system"] == "swarmspawner")
