@@ -197,7 +197,10 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     roots = [posixpath.normpath(r.strip()) for r in args.bind_roots.split(";") if r.strip()]
     app = make_app(args.engine, args.hub_id, args.network, roots)
-    web.run_app(app, port=args.port, access_log=None, print=None)
+    # On SIGTERM: a second for calls in flight, not aiohttp's 60 s. The hub's event stream never
+    # ends by itself, so the proxy would wait out Swarm's grace period and its SIGKILL, the hub
+    # without an engine all the while; the hub's watcher reconnects to the next one.
+    web.run_app(app, port=args.port, access_log=None, print=None, shutdown_timeout=1.0)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def proxied(network, hub_id, tmp_path_factory):
-    """An API client that reaches the engine only through the proxy, and the hub id it allows."""
-    port, own = free_port(), hub_id + "-proxy"
-    root = str(tmp_path_factory.mktemp("users"))
+def start_proxy(hub, network, root):
+    """The proxy in a process of its own, and an API client that reaches the engine through it."""
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "swarmspawner_deploy.dockerproxy", "--port", str(port),
-         "--hub-id", own, "--network", network, "--bind-roots", root],
+         "--hub-id", hub, "--network", network, "--bind-roots", root],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     client = docker.APIClient(base_url=f"tcp://127.0.0.1:{port}", version="1.41", timeout=30)
 
@@ -41,9 +39,35 @@ def proxied(network, hub_id, tmp_path_factory):
             return False
 
     assert wait_for(answers, timeout=20), "the proxy did not start"
+    return process, client
+
+
+@pytest.fixture(scope="module")
+def proxied(network, hub_id, tmp_path_factory):
+    """An API client that reaches the engine only through the proxy, and the hub id it allows."""
+    own, root = hub_id + "-proxy", str(tmp_path_factory.mktemp("users"))
+    process, client = start_proxy(own, network, root)
     yield client, own, root
     process.terminate()
     process.wait(10)
+
+
+def test_sigterm_ends_the_proxy_while_the_hub_follows_events(network, hub_id, tmp_path):
+    """Swarm stops a task with SIGTERM, then SIGKILL after the grace period: a proxy that
+    waited for the hub's endless event stream to end would leave the hub without an engine
+    for all of it (aiohttp waits 60 s by default)."""
+    process, client = start_proxy(hub_id + "-term", network, str(tmp_path))
+    events = client.events(decode=True)  # the watcher's stream, open and idle
+    process.terminate()
+    started = time.monotonic()
+    try:
+        process.wait(10)
+    finally:
+        events.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode is not None
+    print(f"\ndocker proxy: exited {time.monotonic() - started:.1f} s after SIGTERM")
 
 
 def server_spec(image, network, hub, **container):
