@@ -1,8 +1,9 @@
 """Running servers keep working through every restart an operator makes, one after the other:
 the proxy, the hub, a redeploy with a changed .env value (and back), the manager's engine
-(hub and proxy tasks recreated). After each, every user's server answers a fresh login (a new
-token, which the server must check with the hub) through the public URL within 30 s; no
-server was restarted or lost; every user's file is intact. Each case prints its time to
+(hub and proxy tasks recreated), and a hub that hangs (its process stopped with SIGSTOP: nobody
+restarts it, Swarm's health check must notice). After each, every user's server answers a fresh
+login (a new token, which the server must check with the hub) through the public URL within
+30 s; no server was restarted or lost; every user's file is intact. Each case prints its time to
 recovery. The manager's engine restart meets it thanks to the playbook's swarm-gossip-rejoin
 (ansible/roles/docker_engine/files/), which the test's lab runs like any other.
 
@@ -91,6 +92,17 @@ def restart_managers_engine(manager, env):
     manager.check_output("systemctl restart docker.service")
 
 
+def hang_the_hub(manager, env):
+    """Stop the hub's process (SIGSTOP), as a deadlock would leave it: its port still accepts
+    connections and nothing answers. No operator acts: only Swarm's health check can notice."""
+    container = manager.check_output(
+        f"docker ps -q --filter label=com.docker.swarm.service.name={env.STACK_NAME}_hub")
+    for line in manager.check_output(f"docker top {container} -o pid,args").splitlines()[1:]:
+        pid, args = line.split(None, 1)
+        if "bin/jupyterhub " in args:  # the hub's Python; not tini, not its idle culler
+            manager.check_output(f"kill -STOP {pid}")
+
+
 def redeploy_with_a_changed_value(manager, env):
     manager.check_output(f"cd {STACK_DIR} && sed 's|^IDLE_TIMEOUT=.*|IDLE_TIMEOUT=3599|' .env"
                          " > .env.changed && chmod 600 .env.changed")
@@ -109,6 +121,7 @@ CASES = {
     "redeploy with a changed .env": (redeploy_with_a_changed_value, ["hub"]),
     "redeploy with the .env as it was": (redeploy_as_it_was, ["hub"]),
     "manager's engine restarted": (restart_managers_engine, ["hub", "proxy"]),
+    "hub hung (its process stopped)": (hang_the_hub, ["hub"]),
 }
 LIMIT_S = 180
 
