@@ -627,6 +627,21 @@ def secret_files(settings):
     return found
 
 
+def _python_problems(variable, base_dir, path):
+    """A Python file's syntax errors, found here rather than by a hub that would not start.
+    (What only running it shows, a name never imported say, the deploy reports from the
+    new hub's output, and Swarm puts back the hub that ran: swarmspawner_deploy/rollout.py.)"""
+    try:
+        with open(os.path.join(base_dir, path), "rb") as source:
+            compile(source.read(), path, "exec")
+    except SyntaxError as e:
+        line = f": {e.text.strip()}" if e.text else ""
+        return [f"{variable}={path!r}: line {e.lineno}: {e.msg}{line}"]
+    except ValueError as e:  # a NUL byte
+        return [f"{variable}={path!r}: not Python source: {e}"]
+    return []
+
+
 def parse(raw, base_dir=".", check_files=True):
     """Text values by name -> :class:`Settings`; every problem is reported at once.
 
@@ -667,6 +682,8 @@ def parse(raw, base_dir=".", check_files=True):
             settings[guarantee] > settings[limit]
         ):
             problems.append(f"{guarantee} is larger than {limit}: a server could never get it")
+    if check_files and not problems and settings.HUB_EXTRA_CONFIG:
+        problems += _python_problems("HUB_EXTRA_CONFIG", base_dir, settings.HUB_EXTRA_CONFIG)
     if check_files and not problems and settings.PROFILES_FILE:
         try:
             load_profiles_file(os.path.join(base_dir, settings.PROFILES_FILE))

@@ -114,6 +114,17 @@ def test_a_short_lab_password_is_refused(tmp_path):
                       base_dir=str(tmp_path))
 
 
+def test_an_extra_config_that_is_not_python_is_refused(tmp_path):
+    (tmp_path / "extra.py").write_text("c.JupyterHub.load_groups = {}\nc.Spawner.mem_limit = 2G\n")
+    with pytest.raises(envfile.EnvError) as error:
+        envfile.parse({"HUB_EXTRA_CONFIG": "extra.py"}, base_dir=str(tmp_path))
+    [problem] = error.value.problems
+    assert problem.startswith("HUB_EXTRA_CONFIG='extra.py': line 2: ")
+    assert problem.endswith(": c.Spawner.mem_limit = 2G")  # and Python's word between
+    (tmp_path / "extra.py").write_text("c.Spawner.mem_limit = '2G'\n")
+    assert envfile.parse({"HUB_EXTRA_CONFIG": "extra.py"}, base_dir=str(tmp_path))
+
+
 def test_guarantee_above_limit_is_refused():
     with pytest.raises(envfile.EnvError, match="MEM_GUARANTEE is larger than MEM_LIMIT"):
         envfile.parse({"MEM_LIMIT": "1G", "MEM_GUARANTEE": "2G"}, check_files=False)
