@@ -41,8 +41,10 @@ c.JupyterHub.hub_bind_url = f"http://{address_in(os.environ['CONTROL_SUBNET'])}:
 c.JupyterHub.hub_connect_ip = "hub-api"
 c.JupyterHub.db_url = hubdb.hub_url(env, SECRETS)
 if c.JupyterHub.db_url.startswith("postgresql"):
-    # The stack's own PostgreSQL (DB_SERVICE=postgres) starts beside the hub.
-    hubdb.wait_for_server(c.JupyterHub.db_url)
+    # The stack's own PostgreSQL (DB_SERVICE=postgres) starts beside the hub. Not longer than
+    # the image's start period (60 s): a hub that gives up says why before Swarm would kill
+    # it as unhealthy, and the deploy shows that line.
+    hubdb.wait_for_server(c.JupyterHub.db_url, timeout=45)
     # A restarted database leaves the pool's connections dead: test each before use.
     c.JupyterHub.db_kwargs = {"pool_pre_ping": True}
 if c.JupyterHub.db_url.startswith("sqlite:"):

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import docker
@@ -40,6 +39,7 @@ from swarmspawner.objects import LABEL_HUB
 
 from .edge import caddy_config, public_url
 from .envfile import INTERNAL_CA_CERT, EnvError, images, load, secret_files
+from .rollout import snapshot, wait_until_up
 from .tls import ensure_internal_ca
 
 HERE = Path(__file__).resolve().parent
@@ -219,6 +219,7 @@ def deploy(env_path, wait, report=False):
         files.append(POSTGRES_FILE)
     files.append(secrets_part)
     before = service_specs(client, stack)
+    before_tasks = snapshot(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
         ["docker", "stack", "deploy", "--resolve-image", "never", "--prune",
@@ -228,7 +229,7 @@ def deploy(env_path, wait, report=False):
     )
     work.cleanup()
     if wait:
-        wait_until_up(env, docker.from_env(version="auto"))
+        wait_until_up(env, docker.from_env(version="auto"), before_tasks, fail, log)
     log(f"JupyterHub: {public_url(env)}/")
     if env.TLS == "internal":
         log(f"its certificate is from this deployment's own CA: trust {base / INTERNAL_CA_CERT}"
@@ -242,47 +243,6 @@ def deploy(env_path, wait, report=False):
         removed = sorted(set(before) - set(after))
         print(json.dumps({"changed": bool(created or updated or removed), "created": created,
                           "services_changed": updated, "services_removed": removed}))
-
-
-def converged(client, stack):
-    """Every service of the stack runs tasks of its current spec, and no update is under way.
-
-    Right after a redeploy the old hub still answers, so the health check alone would pass
-    before the new one has even started.
-    """
-    for service in client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"}):
-        if service.attrs.get("UpdateStatus", {}).get("State") in ("updating", "rollback_started"):
-            return False
-        template = {k: v for k, v in service.attrs["Spec"]["TaskTemplate"].items() if k != "Runtime"}
-        tasks = service.tasks(filters={"desired-state": "running"})
-        if not tasks:
-            return False
-        for task in tasks:
-            spec = {k: v for k, v in task["Spec"].items() if k != "Runtime"}
-            if spec != template or task["Status"]["State"] != "running":
-                return False
-    return True
-
-
-def wait_until_up(env, client, timeout=300):
-    # The proxy's own port on this node: the edge (if any) is up when its service converged.
-    port = env.PUBLIC_PORT if env.TLS == "off" else env.INTERNAL_PORT
-    url = f"http://127.0.0.1:{port}/hub/health"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not converged(client, env.STACK_NAME):
-            time.sleep(1)
-            continue
-        try:
-            with urllib.request.urlopen(url, timeout=3) as response:
-                if response.status == 200:
-                    log("hub is up")
-                    return
-        except Exception:
-            pass
-        time.sleep(1)
-    fail(f"the hub did not answer at {url} within {timeout} s; see docker service ps "
-         f"{env.STACK_NAME}_hub")
 
 
 def load_deployed(env_path):

@@ -1,5 +1,6 @@
 """Running servers keep working through every restart an operator makes, one after the other:
-the proxy, the hub, a redeploy with a changed .env value (and back), the manager's engine
+the proxy, the hub, a redeploy with a changed .env value (and back), a redeploy whose hub cannot
+start (the deploy says why, Swarm puts back the hub that ran), the manager's engine
 (hub and proxy tasks recreated), and a hub that hangs (its process stopped with SIGSTOP: nobody
 restarts it, Swarm's health check must notice). After each, every user's server answers a fresh
 login (a new token, which the server must check with the hub) through the public URL within
@@ -109,6 +110,21 @@ def redeploy_with_a_changed_value(manager, env):
     deploy(manager, ".env.changed")
 
 
+def redeploy_a_hub_that_cannot_start(manager, env):
+    """Extra configuration naming a class it never imports: the deploy fails with the new hub's
+    own error, and Swarm puts back the hub that ran (no operator acts on the hub)."""
+    manager.check_output(
+        f"cd {STACK_DIR} && echo 'c.JupyterHub.authenticator_class = GitLabOAuthenticator'"
+        " > typo.py && (grep -v '^HUB_EXTRA_CONFIG=' .env; echo HUB_EXTRA_CONFIG=typo.py)"
+        " > .env.typo && chmod 600 .env.typo")
+    done = manager.run(f"cd {STACK_DIR} && venv/bin/swarmspawner-stack deploy --env .env.typo"
+                       " --wait")
+    manager.check_output(f"rm -f {STACK_DIR}/.env.typo {STACK_DIR}/typo.py")
+    assert done.rc == 1, done.stdout + done.stderr
+    assert "its new task failed, and Swarm is putting back what ran before" in done.stderr
+    assert "NameError: name 'GitLabOAuthenticator' is not defined" in done.stderr
+
+
 def redeploy_as_it_was(manager, env):
     deploy(manager, ".env")
     manager.check_output(f"rm -f {STACK_DIR}/.env.changed")
@@ -120,6 +136,8 @@ CASES = {
     "hub service update --force": (restart_hub, ["hub"]),
     "redeploy with a changed .env": (redeploy_with_a_changed_value, ["hub"]),
     "redeploy with the .env as it was": (redeploy_as_it_was, ["hub"]),
+    "redeploy of a hub that cannot start (rolled back)": (redeploy_a_hub_that_cannot_start,
+                                                          ["hub"]),
     "manager's engine restarted": (restart_managers_engine, ["hub", "proxy"]),
     "hub hung (its process stopped)": (hang_the_hub, ["hub"]),
 }

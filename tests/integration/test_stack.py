@@ -334,6 +334,42 @@ def test_a_group_only_profile_is_its_members_alone(deployment, docker_client):
     member.stop()
 
 
+def test_a_redeploy_that_breaks_the_hub_puts_back_the_one_that_ran(deployment, docker_client):
+    """A class the hub's extra configuration uses but never imports (no syntax error, which the
+    deploy refuses itself): the deploy fails with the hub's own error as soon as the new hub
+    exits, Swarm puts back the hub that ran, and users go on."""
+    stack, url = deployment["name"], deployment["url"]
+    user = HubUser(url, "frank", deployment["password"])
+    user.start()
+    hub = docker_client.services.get(f"{stack}_hub")
+    running_spec = hub.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+    folder = deployment["env"].parent
+    (folder / "typo.py").write_text("c.JupyterHub.authenticator_class = GitLabOAuthenticator\n")
+    broken = folder / ".env.typo"
+    write_env(broken, **dict(deployment["values"], HUB_EXTRA_CONFIG="typo.py"))
+
+    started = time.monotonic()
+    done = stack_cmd("deploy", "--env", str(broken), "--wait", check=False)
+    print(f"\nbroken redeploy: refused after {time.monotonic() - started:.1f} s")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{stack}_hub: its new task failed, and Swarm is putting back what ran before" in (
+        done.stderr)
+    assert "non-zero exit (1)" in done.stderr  # Docker's word
+    assert "NameError: name 'GitLabOAuthenticator' is not defined" in done.stderr  # the hub's
+    assert "hub is up" not in done.stdout
+
+    def put_back():
+        hub.reload()
+        return hub.attrs["Spec"]["TaskTemplate"]["ContainerSpec"] == running_spec and any(
+            t["Status"]["State"] == "running" and t["DesiredState"] == "running"
+            for t in hub.tasks())
+    assert wait_for(put_back)
+    assert wait_for(lambda: requests.get(url + "/hub/health").status_code == 200)
+    assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
+    assert HubUser(url, "grace", deployment["password"]).hub_api("GET", "/users/grace").ok
+    user.stop()
+
+
 @pytest.mark.parametrize("profiles, expected", [
     ("- display_name: A\n  spawner_override: {mem_limit: [\n", "not valid YAML"),
     ("- display_name: A\n  colour: red\n", "unknown keys ['colour']"),
