@@ -19,31 +19,60 @@ def stack_services(client, stack):
 
 
 def snapshot(client, stack):
-    """Each service's update and tasks before a deploy, to tell what the deploy did."""
-    return {service.name: ((service.attrs.get("UpdateStatus") or {}).get("StartedAt"),
+    """Each service before a deploy, to tell what the deploy did: name -> (its spec, when its
+    last update started, the IDs of its tasks). A service's spec moves only when a deploy
+    changed it (its version also moves when Swarm records an update's progress)."""
+    return {service.name: (service.attrs["Spec"],
+                           (service.attrs.get("UpdateStatus") or {}).get("StartedAt"),
                            {task["ID"] for task in service.tasks()})
             for service in stack_services(client, stack)}
 
 
-def failure(client, stack, before, crash_loop=2):
-    """``(service, what happened, last failed task or None)`` for the first service whose
-    new tasks failed since ``before``: an update Swarm rolled back or paused, or, with
-    nothing to roll back to (a first deploy), ``crash_loop`` new tasks failed. Else None."""
+def progress(client, stack, before, crash_loop=2):
+    """``(failure, converged)`` from one listing of the stack's services and tasks.
+
+    ``failure`` is ``(service, what happened, last failed task or None)`` for the first
+    service whose new tasks failed since ``before``: an update Swarm rolled back or paused,
+    or, with nothing to roll back to (a first deploy), ``crash_loop`` new tasks failed.
+    ``converged``: every service runs tasks of its current spec and no update is under way.
+    Right after a redeploy the old hub still answers, so its health check alone would pass
+    before the new one has even started.
+    """
+    converged = True
     for service in stack_services(client, stack):
-        started, old_tasks = before.get(service.name, (None, set()))
-        failed = sorted((task for task in service.tasks()
-                         if task["ID"] not in old_tasks
-                         and task["Status"]["State"] in FAILED_TASK),
-                        key=lambda task: task["CreatedAt"])
-        status = service.attrs.get("UpdateStatus") or {}
-        if status.get("State") in FAILED_UPDATE and status.get("StartedAt") != started:
-            what = ("its new task failed, and Swarm is putting back what ran before"
-                    if status["State"].startswith("rollback") else
-                    f"its update stopped: {status.get('Message', '')}")
-            return service.name, what, failed[-1] if failed else None
-        if len(failed) >= crash_loop:
-            return service.name, f"{len(failed)} of its tasks failed in a row", failed[-1]
+        tasks = service.tasks()
+        found = _failure(service, tasks, before.get(service.name), crash_loop)
+        if found:
+            return found, False
+        converged = converged and _converged(service, tasks)
+    return None, converged
+
+
+def _failure(service, tasks, before, crash_loop):
+    _, started, old_tasks = before or (None, None, set())
+    failed = sorted((task for task in tasks
+                     if task["ID"] not in old_tasks and task["Status"]["State"] in FAILED_TASK),
+                    key=lambda task: task["CreatedAt"])
+    status = service.attrs.get("UpdateStatus") or {}
+    if status.get("State") in FAILED_UPDATE and status.get("StartedAt") != started:
+        what = ("its new task failed, and Swarm is putting back what ran before"
+                if status["State"].startswith("rollback") else
+                f"its update stopped: {status.get('Message', '')}")
+        return service.name, what, failed[-1] if failed else None
+    if len(failed) >= crash_loop:
+        return service.name, f"{len(failed)} of its tasks failed in a row", failed[-1]
     return None
+
+
+def _converged(service, tasks):
+    if (service.attrs.get("UpdateStatus") or {}).get("State") in ("updating", "rollback_started"):
+        return False
+    template = {k: v for k, v in service.attrs["Spec"]["TaskTemplate"].items() if k != "Runtime"}
+    running = [task for task in tasks if task["DesiredState"] == "running"]
+    return bool(running) and all(
+        task["Status"]["State"] == "running"
+        and {k: v for k, v in task["Spec"].items() if k != "Runtime"} == template
+        for task in running)
 
 
 def task_output(task_id, lines=20):
@@ -67,27 +96,6 @@ def explain(found):
     return message
 
 
-def converged(client, stack):
-    """Every service of the stack runs tasks of its current spec, and no update is under way.
-
-    Right after a redeploy the old hub still answers, so the health check alone would pass
-    before the new one has even started.
-    """
-    for service in stack_services(client, stack):
-        if (service.attrs.get("UpdateStatus") or {}).get("State") in ("updating",
-                                                                      "rollback_started"):
-            return False
-        template = {k: v for k, v in service.attrs["Spec"]["TaskTemplate"].items() if k != "Runtime"}
-        tasks = service.tasks(filters={"desired-state": "running"})
-        if not tasks:
-            return False
-        for task in tasks:
-            spec = {k: v for k, v in task["Spec"].items() if k != "Runtime"}
-            if spec != template or task["Status"]["State"] != "running":
-                return False
-    return True
-
-
 def wait_until_up(env, client, before, fail, log, timeout=300):
     """Until the deployed stack converged and its hub answers through the proxy's own port on
     this node; ``fail`` with the reason as soon as a service's new tasks failed."""
@@ -95,10 +103,10 @@ def wait_until_up(env, client, before, fail, log, timeout=300):
     url = f"http://127.0.0.1:{port}/hub/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = failure(client, env.STACK_NAME, before)
+        found, converged = progress(client, env.STACK_NAME, before)
         if found:
             fail(explain(found))
-        if not converged(client, env.STACK_NAME):
+        if not converged:
             time.sleep(1)
             continue
         try:

@@ -39,7 +39,7 @@ from swarmspawner.objects import LABEL_HUB
 
 from .edge import caddy_config, public_url
 from .envfile import INTERNAL_CA_CERT, EnvError, images, load, secret_files
-from .rollout import snapshot, wait_until_up
+from .rollout import snapshot, stack_services, wait_until_up
 from .tls import ensure_internal_ca
 
 HERE = Path(__file__).resolve().parent
@@ -134,13 +134,6 @@ def file_secrets_part(stack, secrets_by_service):
     return part
 
 
-def service_specs(client, stack):
-    """The stack's services: name -> spec, to tell what a deploy changed (a service's version
-    also moves when the swarm records an update's progress, its spec only when it changed)."""
-    services = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    return {s.name: s.attrs["Spec"] for s in services}
-
-
 def deploy(env_path, wait, report=False):
     try:
         env = load(env_path)
@@ -218,8 +211,7 @@ def deploy(env_path, wait, report=False):
         variables["POSTGRES_IMAGE_REF"] = refs[env.POSTGRES_IMAGE]
         files.append(POSTGRES_FILE)
     files.append(secrets_part)
-    before = service_specs(client, stack)
-    before_tasks = snapshot(client, stack)
+    before = snapshot(client, stack)
     log(f"deploying stack {stack}")
     subprocess.run(
         ["docker", "stack", "deploy", "--resolve-image", "never", "--prune",
@@ -229,7 +221,7 @@ def deploy(env_path, wait, report=False):
     )
     work.cleanup()
     if wait:
-        wait_until_up(env, docker.from_env(version="auto"), before_tasks, fail, log)
+        wait_until_up(env, docker.from_env(version="auto"), before, fail, log)
     log(f"JupyterHub: {public_url(env)}/")
     if env.TLS == "internal":
         log(f"its certificate is from this deployment's own CA: trust {base / INTERNAL_CA_CERT}"
@@ -238,8 +230,9 @@ def deploy(env_path, wait, report=False):
         log("WARNING: AUTHENTICATOR=dummy is not a login: anyone with the lab password logs in as"
             " any user name. For real users set AUTHENTICATOR=native, github, generic or ldap.")
     if report:
-        after = service_specs(client, stack)
-        updated = sorted(name for name, spec in after.items() if before.get(name) != spec)
+        after = {service.name: service.attrs["Spec"] for service in stack_services(client, stack)}
+        updated = sorted(name for name, spec in after.items()
+                         if name not in before or before[name][0] != spec)
         removed = sorted(set(before) - set(after))
         print(json.dumps({"changed": bool(created or updated or removed), "created": created,
                           "services_changed": updated, "services_removed": removed}))
