@@ -7,6 +7,9 @@
 deploy validates the env file first and stops, having created nothing, if a value is
 wrong. Then it creates what the stack expects to exist (the overlay network, the
 secrets) when missing and runs `docker stack deploy`. Running it again applies changes.
+With --wait it waits until the hub answers, and fails with the hub's own last lines if its
+new task fails: on a redeploy Swarm has put back the hub that ran; a stack that never ran is
+removed again (its volumes and secrets stay).
 
 remove takes the stack down and also the users' servers, which are services of their
 own (found by the hub's label). The hub's database, users' files and the secrets stay
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -59,6 +63,16 @@ def log(message):
 def fail(message):
     print(f"stack: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def fail_first_deploy(client, stack, message):
+    """A stack that never ran and cannot start: its services go, so that Swarm does not
+    restart a failing hub every second; the volumes, secrets and network stay for the next
+    deploy. (A redeploy's failure leaves the services as Swarm rolled them back.)"""
+    for service in stack_services(client, stack):
+        service.remove()
+    fail(f"{message}\nThe stack never ran, so its services were removed again; fix the cause"
+         " and deploy again.")
 
 
 def file_hash(path):
@@ -221,7 +235,8 @@ def deploy(env_path, wait, report=False):
     )
     work.cleanup()
     if wait:
-        wait_until_up(env, docker.from_env(version="auto"), before, fail, log)
+        wait_until_up(env, docker.from_env(version="auto"), before,
+                      fail if before else partial(fail_first_deploy, client, stack), log)
     log(f"JupyterHub: {public_url(env)}/")
     if env.TLS == "internal":
         log(f"its certificate is from this deployment's own CA: trust {base / INTERNAL_CA_CERT}"

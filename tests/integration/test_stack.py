@@ -337,7 +337,7 @@ def test_a_group_only_profile_is_its_members_alone(deployment, docker_client):
 def test_a_redeploy_that_breaks_the_hub_puts_back_the_one_that_ran(deployment, docker_client):
     """A class the hub's extra configuration uses but never imports (no syntax error, which the
     deploy refuses itself): the deploy fails with the hub's own error as soon as the new hub
-    exits, Swarm puts back the hub that ran, and users go on."""
+    exits, Swarm puts back the hub that ran, and users go on; the fixed file then deploys."""
     stack, url = deployment["name"], deployment["url"]
     user = HubUser(url, "frank", deployment["password"])
     user.start()
@@ -367,7 +367,51 @@ def test_a_redeploy_that_breaks_the_hub_puts_back_the_one_that_ran(deployment, d
     assert wait_for(lambda: requests.get(url + "/hub/health").status_code == 200)
     assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
     assert HubUser(url, "grace", deployment["password"]).hub_api("GET", "/users/grace").ok
+
+    # The admin fixes the file and deploys again: the swarm's record of the rollback does not
+    # stand in the way, the fixed hub takes over, and the user's server runs on untouched.
+    server = server_service(docker_client, stack, "frank")
+    (folder / "typo.py").write_text((folder / "extra.py").read_text())
+    done = stack_cmd("deploy", "--env", str(broken), "--wait", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hub is up" in done.stdout
+    hub.reload()
+    assert hub.attrs["Spec"]["TaskTemplate"]["ContainerSpec"] != running_spec
+    assert (hub.attrs.get("UpdateStatus") or {}).get("State") == "completed"
+    assert wait_for(lambda: user.contents("GET", "").status_code == 200, timeout=60)
+    assert server_service(docker_client, stack, "frank").id == server.id
     user.stop()
+
+
+def test_a_first_deploy_whose_hub_cannot_start_leaves_nothing_running(tmp_path, docker_client):
+    """Nothing to roll back to: the deploy says why once the new hub failed twice, and takes
+    the stack's services away again rather than leave Swarm restarting a failing hub."""
+    name = "ssfirst" + secrets.token_hex(2)
+    (tmp_path / "pw").write_text("a-lab-password\n")
+    (tmp_path / "typo.py").write_text("c.JupyterHub.authenticator_class = GitLabOAuthenticator\n")
+    env = tmp_path / ".env"
+    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", HUB_DATA_VOLUME=f"{name}-data",
+              PUBLIC_PORT=PORT + 1, TLS="off", AUTHENTICATOR="dummy", DUMMY_PASSWORD_FILE="pw",
+              PIN_LOCAL_IMAGES="true", HUB_EXTRA_CONFIG="typo.py")
+    try:
+        started = time.monotonic()
+        done = stack_cmd("deploy", "--env", str(env), "--wait", check=False)
+        print(f"\nfirst deploy of a hub that cannot start: refused after "
+              f"{time.monotonic() - started:.1f} s")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"{name}_hub: 2 of its tasks failed in a row" in done.stderr
+        assert "non-zero exit (1)" in done.stderr
+        assert "NameError: name 'GitLabOAuthenticator' is not defined" in done.stderr
+        assert "its services were removed again" in done.stderr
+        label = {"label": f"com.docker.stack.namespace={name}"}
+        assert not docker_client.services.list(filters=label)
+        # Fixed, the same .env deploys.
+        (tmp_path / "typo.py").write_text("c.JupyterHub.shutdown_on_logout = False\n")
+        done = stack_cmd("deploy", "--env", str(env), "--wait", check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert requests.get(f"http://127.0.0.1:{PORT + 1}/hub/health").status_code == 200
+    finally:
+        stack_cmd("remove", "--env", str(env), "--volumes", check=False)
 
 
 @pytest.mark.parametrize("profiles, expected", [
