@@ -64,6 +64,22 @@ _PROGRESS = {
 }
 
 
+class NodeLost(Exception):
+    """The node a server was booting on left the swarm's ready nodes."""
+
+    def __init__(self, node, state):
+        super().__init__(node, state)
+        self.node = node
+        self.state = state
+
+    def message(self, pinned):
+        why = ("your files are on that node" if pinned else
+               "it was lost again on the next node")
+        return (f"Your server could not start: node {self.node} stopped answering while it"
+                f" started there (the swarm reports the node {self.state}), and {why}."
+                " Try again in a few minutes, or ask an admin about the node.")
+
+
 @dataclass(eq=False)
 class SpawnState:
     """One spawn of a server: the user's choice, what it changed, what the user is shown."""
@@ -970,22 +986,37 @@ class SwarmSpawner(Spawner):
             return await self._boot(spec)
 
     async def _boot(self, spec):
-        self._emit(10, f"Creating service {self.service_name}")
-        self.log.info("Creating service %s", self.service_name)
-        creating = asyncio.ensure_future(self._create_service(spec))
-        try:
-            created = await asyncio.shield(creating)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._remove_when_created(creating))
-            raise
-        self.service_id = created["ID"]
-        self._created_at = time.monotonic()
-        self._save_state_now()
-        try:
-            return await self._until_ready()
-        except Exception:
-            await asyncio.shield(self._remove_service())
-            raise
+        # A node lost while the server boots there (a worker's engine or host gone) takes
+        # the start with it: the server is created once more, and the swarm places it on a
+        # live node, unless the user's files pin it to the lost one.
+        for attempt in (1, 2):
+            self._emit(10, f"Creating service {self.service_name}")
+            self.log.info("Creating service %s", self.service_name)
+            creating = asyncio.ensure_future(self._create_service(spec))
+            try:
+                created = await asyncio.shield(creating)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._remove_when_created(creating))
+                raise
+            self.service_id = created["ID"]
+            self._created_at = time.monotonic()
+            self._save_state_now()
+            try:
+                return await self._until_ready()
+            except NodeLost as lost:
+                await asyncio.shield(self._remove_service())
+                pinned = bool(self._spawn_state().node_constraints)
+                if attempt == 2 or pinned:
+                    raise SpawnError(lost.message(pinned)) from None
+                if self.volume_node_sticky:
+                    self.volume_node = {}  # recorded by this start, on the lost node
+                self.log.warning("Server %s: node %s was lost while it booted there; creating"
+                                 " it again", self.service_name, lost.node)
+                self._emit(10, f"Node {lost.node} stopped answering while your server started"
+                               " there; starting it on another node")
+            except Exception:
+                await asyncio.shield(self._remove_service())
+                raise
         # Cancelled (start_timeout, the user stopping the start, the hub shutting down): the
         # service stays. JupyterHub stops it next, as poll() reports it; a hub that shuts
         # down leaves it to the next one, which finds it in the state saved above.
@@ -1183,6 +1214,7 @@ class SwarmSpawner(Spawner):
                 if state == "running":
                     return task
                 if state in ENDED_STATES or task.get("DesiredState") != "running":
+                    await self._raise_if_node_lost(task)
                     raise SpawnError(await self._failure(task))
                 if state == "pending" and status.get("Err"):
                     unschedulable_since = unschedulable_since or loop.time()
@@ -1201,6 +1233,7 @@ class SwarmSpawner(Spawner):
                 return True
             current = reflector.current_task(self.service_id) or task
             if current["Status"]["State"] != "running" or current.get("DesiredState") != "running":
+                await self._raise_if_node_lost(current)
                 raise SpawnError(await self._failure(current))
             return False
 
@@ -1237,6 +1270,22 @@ class SwarmSpawner(Spawner):
         node = self.reflector.node_name(task)
         where = f" on node {node}" if node else ""
         return f"Your server could not start{where}: {reason} (task {status['State']})"
+
+    async def _raise_if_node_lost(self, task):
+        """NodeLost when the task ended because its node left the swarm's ready nodes (the
+        swarm marks a node down once its engine stops answering, and shuts its tasks down
+        without word from the node). Asked of the engine, not the reflector's node list:
+        the node event may come after the listing that shows the task ended."""
+        node_id = task.get("NodeID")
+        if not node_id or task["Status"]["State"] in ENDED_STATES:
+            return  # never placed, or the node itself reported the end: its reason stands
+        try:
+            node = await self.docker.call("inspect_node", node_id)
+        except docker.errors.NotFound:
+            node = None
+        state = ((node or {}).get("Status") or {}).get("State", "gone")
+        if state != "ready":
+            raise NodeLost(self.reflector.node_name(task) or node_id[:12], state)
 
     async def _failure(self, task):
         return await self._with_output(self._failure_message(task), task)
