@@ -103,9 +103,12 @@ def test_a_worker_lost_while_servers_boot_and_wait_in_line_leaves_every_start_wo
         started = time.monotonic()
         outcomes = [pool.submit(start_and_follow, user, env.START_TIMEOUT + 60) for user in users]
         # Servers placed on a worker are booting there: lose the worker with the most.
-        assert wait_for(lambda: len(placed_on(swarm, env)) > 1 or sum(
-            placed_on(swarm, env).values()) >= limit, timeout=120, interval=0.5)
-        counts = placed_on(swarm, env)
+        def booting_on_workers():
+            counts = placed_on(swarm, env)
+            return counts if len(counts) > 1 or sum(counts.values()) >= limit else None
+
+        counts = wait_for(booting_on_workers, timeout=120, interval=0.5)
+        assert counts, "no server was placed on a worker"
         lost_node = max(counts, key=counts.get)
         lost_at = lose_engine(lost_node)
         results = [outcome.result(timeout=env.START_TIMEOUT + 120) for outcome in outcomes]
