@@ -25,6 +25,7 @@ the stack's services got a new spec), for tools such as the Ansible stack role.
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import os
 import secrets
@@ -66,13 +67,56 @@ def fail(message):
 
 
 def fail_first_deploy(client, stack, message):
-    """A stack that never ran and cannot start: its services go, so that Swarm does not
-    restart a failing hub every second; the volumes, secrets and network stay for the next
+    """A stack that never ran and cannot start goes again, so that Swarm does not restart a
+    failing hub every second; the volumes, secrets and users' network stay for the next
     deploy. (A redeploy's failure leaves the services as Swarm rolled them back.)"""
-    for service in stack_services(client, stack):
-        service.remove()
+    take_down(client, stack, quiet=True)
     fail(f"{message}\nThe stack never ran, so its services were removed again; fix the cause"
          " and deploy again.")
+
+
+def take_down(client, stack, quiet=False):
+    """`docker stack rm`, and its private network once its containers are gone (the CLI
+    tries while they still stop, and a network left holding CONTROL_SUBNET blocks the
+    next deploy)."""
+    subprocess.run(["docker", "stack", "rm", stack], check=False, capture_output=quiet)
+    label = {"label": f"com.docker.stack.namespace={stack}"}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and client.containers.list(all=True, filters=label,
+                                                                  sparse=True):
+        time.sleep(1)
+    for network in client.networks.list(filters=label):
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            log(f"kept network {network.name}: {e.explanation}")
+
+
+def subnet_in_use(client, stack, subnet):
+    """(network, its subnet) of another network overlapping ``subnet``, or None."""
+    wanted = ipaddress.ip_network(subnet)
+    for network in client.networks.list():
+        labels = network.attrs.get("Labels") or {}
+        if stack and labels.get("com.docker.stack.namespace") == stack:
+            continue  # this stack's own, from an earlier deploy
+        for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            try:
+                theirs = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
+            except ValueError:
+                continue
+            if theirs.version == wanted.version and theirs.overlaps(wanted):
+                return network.name, str(theirs)
+    return None
+
+
+def free_subnet(client):
+    """A /24 under 10.213.0.0/16 that no network uses."""
+    for candidate in ipaddress.ip_network("10.213.0.0/16").subnets(new_prefix=24):
+        if not subnet_in_use(client, None, str(candidate)):
+            return str(candidate)
+    return "another private /24"
 
 
 def file_hash(path):
@@ -161,6 +205,11 @@ def deploy(env_path, wait, report=False):
     client = docker.from_env(version="auto")
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         fail("this engine is not in swarm mode (docker swarm init)")
+    clash = subnet_in_use(client, env.STACK_NAME, env.CONTROL_SUBNET)
+    if clash:
+        fail(f"CONTROL_SUBNET={env.CONTROL_SUBNET} overlaps the subnet {clash[1]} of network"
+             f" {clash[0]}: the swarm would never start the stack's tasks. Set CONTROL_SUBNET to"
+             f" a free one, such as {free_subnet(client)}; nothing was deployed")
 
     refs = image_refs(client, env, env_path)
     stack = env.STACK_NAME
@@ -266,16 +315,15 @@ def remove(env_path, volumes):
     client = docker.from_env(version="auto")
     stack = env.STACK_NAME
     log(f"removing stack {stack}")
-    subprocess.run(["docker", "stack", "rm", stack], check=False)
     servers = client.services.list(filters={"label": f"{LABEL_HUB}={stack}"})
     for service in servers:
         log(f"removing user server {service.name}")
         service.remove()
-    # Wait for the containers to go, so that networks and volumes are free to remove.
+    take_down(client, stack)
+    # Wait for the servers' containers to go too, so that networks and volumes are free.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and client.containers.list(
-        all=True, filters={"label": f"com.docker.stack.namespace={stack}"}
-    ) + client.containers.list(all=True, filters={"label": f"{LABEL_HUB}={stack}"}):
+            all=True, filters={"label": f"{LABEL_HUB}={stack}"}, sparse=True):
         time.sleep(1)
     try:
         client.networks.get(env.NETWORK_NAME).remove()

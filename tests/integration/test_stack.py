@@ -383,16 +383,31 @@ def test_a_redeploy_that_breaks_the_hub_puts_back_the_one_that_ran(deployment, d
     user.stop()
 
 
-def test_a_first_deploy_whose_hub_cannot_start_leaves_nothing_running(tmp_path, docker_client):
-    """Nothing to roll back to: the deploy says why once the new hub failed twice, and takes
-    the stack's services away again rather than leave Swarm restarting a failing hub."""
+def test_a_first_deploy_whose_hub_cannot_start_leaves_nothing_running(deployment, tmp_path,
+                                                                      docker_client):
+    """A second stack on the swarm: its private network's subnet must differ from the first
+    one's (the swarm would never start its tasks), which the deploy says before it deploys.
+    Then, with nothing to roll back to, a hub that cannot start: the deploy says why once the
+    new hub failed twice, and takes the stack away again rather than leave Swarm restarting
+    a failing hub."""
     name = "ssfirst" + secrets.token_hex(2)
     (tmp_path / "pw").write_text("a-lab-password\n")
     (tmp_path / "typo.py").write_text("c.JupyterHub.authenticator_class = GitLabOAuthenticator\n")
     env = tmp_path / ".env"
-    write_env(env, STACK_NAME=name, NETWORK_NAME=f"{name}-net", HUB_DATA_VOLUME=f"{name}-data",
-              PUBLIC_PORT=PORT + 1, TLS="off", AUTHENTICATOR="dummy", DUMMY_PASSWORD_FILE="pw",
-              PIN_LOCAL_IMAGES="true", HUB_EXTRA_CONFIG="typo.py")
+    values = dict(STACK_NAME=name, NETWORK_NAME=f"{name}-net", HUB_DATA_VOLUME=f"{name}-data",
+                  PUBLIC_PORT=PORT + 1, TLS="off", AUTHENTICATOR="dummy",
+                  DUMMY_PASSWORD_FILE="pw", PIN_LOCAL_IMAGES="true", HUB_EXTRA_CONFIG="typo.py")
+    label = {"label": f"com.docker.stack.namespace={name}"}
+    write_env(env, **values)  # the default CONTROL_SUBNET, as the first stack has it
+    done = stack_cmd("deploy", "--env", str(env), "--wait", check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (f"CONTROL_SUBNET=10.213.213.0/24 overlaps the subnet 10.213.213.0/24 of network"
+            f" {deployment['name']}_control") in done.stderr
+    assert "Set CONTROL_SUBNET to a free one, such as 10.213." in done.stderr
+    assert not docker_client.services.list(filters=label)
+    assert not [s for s in docker_client.secrets.list() if s.name.startswith(name)]
+
+    write_env(env, **values, CONTROL_SUBNET="10.213.215.0/24")
     try:
         started = time.monotonic()
         done = stack_cmd("deploy", "--env", str(env), "--wait", check=False)
@@ -403,8 +418,8 @@ def test_a_first_deploy_whose_hub_cannot_start_leaves_nothing_running(tmp_path, 
         assert "non-zero exit (1)" in done.stderr
         assert "NameError: name 'GitLabOAuthenticator' is not defined" in done.stderr
         assert "its services were removed again" in done.stderr
-        label = {"label": f"com.docker.stack.namespace={name}"}
         assert not docker_client.services.list(filters=label)
+        assert not docker_client.networks.list(filters=label)
         # Fixed, the same .env deploys.
         (tmp_path / "typo.py").write_text("c.JupyterHub.shutdown_on_logout = False\n")
         done = stack_cmd("deploy", "--env", str(env), "--wait", check=False)
