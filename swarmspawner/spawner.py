@@ -433,9 +433,9 @@ class SwarmSpawner(Spawner):
     answer_probe_interval = Float(
         0.1,
         help="""Once a server's task runs, start() checks that the server accepts connections
-        on its port: at once, then after up to this many seconds, backing off by half each
-        time (with jitter, as jupyterhub.utils.exponential_backoff does) to at most 0.5 s
-        apart. start() returns when it answers, so the hub's first HTTP check
+        on its port: at once, then every this many seconds while at most 10 servers of the
+        hub wait to answer; with more, each is checked less often, to at most 0.5 s apart
+        (with the default, from 50 servers on). start() returns when it answers, so the hub's first HTTP check
         finds it up (JupyterHub's own checks back off to seconds apart, which a user would
         wait out). A server that never answers fails after `http_timeout`, and one that exits
         fails with Docker's reason. 0: return as soon as the task runs.""",
@@ -1237,23 +1237,28 @@ class SwarmSpawner(Spawner):
                 raise SpawnError(await self._failure(current))
             return False
 
-        with reflector.watching():
-            try:
-                # Many servers booting at once: each check is a connect and a close on the
-                # hub's event loop, so the checks back off (with jitter) to 0.5 s apart.
-                await exponential_backoff(
-                    answers,
-                    "",
-                    start_wait=self.answer_probe_interval,
-                    scale_factor=1.5,
-                    max_wait=max(self.answer_probe_interval, 0.5),
-                    timeout=self.http_timeout,
-                    timeout_tolerance=0,
-                )
-            except TimeoutError:
-                message = (f"Your server runs on node {reflector.node_name(task)} but did not"
-                           f" answer on port {self.port} within {self.http_timeout:g} s.")
-                raise SpawnError(await self._with_output(message, task)) from None
+        SwarmSpawner._answer_checks += 1
+        try:
+            with reflector.watching():
+                async with asyncio.timeout(self.http_timeout):
+                    while not await answers():
+                        await asyncio.sleep(self._answer_check_interval())
+        except TimeoutError:
+            message = (f"Your server runs on node {reflector.node_name(task)} but did not"
+                       f" answer on port {self.port} within {self.http_timeout:g} s.")
+            raise SpawnError(await self._with_output(message, task)) from None
+        finally:
+            SwarmSpawner._answer_checks -= 1
+
+    #: Servers this hub process is checking for an answer now, all spawners together.
+    _answer_checks = 0
+
+    def _answer_check_interval(self):
+        """answer_probe_interval while few servers wait to answer; with more, each is checked
+        less often (each check is a connect and a close on the hub's event loop: with 100
+        booting at once they showed in its profile), to at most 0.5 s apart."""
+        crowd = max(1.0, SwarmSpawner._answer_checks / ANSWER_CHECKS_AT_FULL_RATE)
+        return min(self.answer_probe_interval * crowd, max(self.answer_probe_interval, 0.5))
 
     def _emit_task_progress(self, task):
         state = task["Status"]["State"]
@@ -1373,6 +1378,9 @@ class SwarmSpawner(Spawner):
                 if not reflector.has_tasks(self.service_id):
                     break
 
+
+#: Up to this many servers waiting to answer are each checked every answer_probe_interval.
+ANSWER_CHECKS_AT_FULL_RATE = 10
 
 #: The most of a failed server's output a user is shown.
 _FAILURE_OUTPUT_BYTES = 4096
