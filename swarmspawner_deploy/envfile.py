@@ -510,8 +510,8 @@ VARIABLES = [
         "Least privilege",
         ("CONTROL_SUBNET", "10.213.213.0/24", _subnet,
          "Subnet of the stack's private network, where only the hub reaches the proxy's API and"
-         " the engine (through its filtering proxy); users' servers are not on it. Change it if"
-         " another network of the swarm uses it."),
+         " the engine (through its filtering proxy); users' servers are not on it. Each stack of"
+         " a swarm needs its own: the deploy refuses one another network uses, naming a free one."),
         ("OVERLAY_ENCRYPTED", "false", _bool,
          "true: the stack's overlay networks encrypt what crosses between nodes (IPsec, Docker's"
          " encrypted overlay; the playbook first checks that every node's kernel has ESP with"
