@@ -435,10 +435,10 @@ class SwarmSpawner(Spawner):
         help="""Once a server's task runs, start() checks that the server accepts connections
         on its port: at once, then every this many seconds while at most 10 servers of the
         hub wait to answer; with more, each is checked less often, to at most 0.5 s apart
-        (with the default, from 50 servers on). start() returns when it answers, so the hub's first HTTP check
-        finds it up (JupyterHub's own checks back off to seconds apart, which a user would
-        wait out). A server that never answers fails after `http_timeout`, and one that exits
-        fails with Docker's reason. 0: return as soon as the task runs.""",
+        (with the default, from 50 servers on). start() returns when it answers, so the hub's
+        first HTTP check finds it up (JupyterHub's own checks back off to seconds apart, which
+        a user would wait out). A server that never answers fails after `http_timeout`, and
+        one that exits fails with Docker's reason. 0: return as soon as the task runs.""",
     ).tag(config=True)
 
     adopt_timeout = Float(

@@ -94,27 +94,36 @@ def take_down(client, stack, quiet=False):
             log(f"kept network {network.name}: {e.explanation}")
 
 
-def subnet_in_use(client, stack, subnet):
-    """(network, its subnet) of another network overlapping ``subnet``, or None."""
-    wanted = ipaddress.ip_network(subnet)
+def network_subnets(client):
+    """(network name, its stack or None, subnet) of each network on the engine."""
+    found = []
     for network in client.networks.list():
-        labels = network.attrs.get("Labels") or {}
-        if stack and labels.get("com.docker.stack.namespace") == stack:
-            continue  # this stack's own, from an earlier deploy
+        stack = (network.attrs.get("Labels") or {}).get("com.docker.stack.namespace")
         for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
             try:
-                theirs = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
+                subnet = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
             except ValueError:
                 continue
-            if theirs.version == wanted.version and theirs.overlaps(wanted):
-                return network.name, str(theirs)
+            found.append((network.name, stack, subnet))
+    return found
+
+
+def subnet_in_use(networks, subnet, stack=None):
+    """(network, its subnet) of a network of ``networks`` (from network_subnets) that
+    overlaps ``subnet``, or None; ``stack``'s own networks, from an earlier deploy, do not count."""
+    wanted = ipaddress.ip_network(subnet)
+    for name, owner, theirs in networks:
+        if stack and owner == stack:
+            continue
+        if theirs.version == wanted.version and theirs.overlaps(wanted):
+            return name, str(theirs)
     return None
 
 
-def free_subnet(client):
-    """A /24 under 10.213.0.0/16 that no network uses."""
+def free_subnet(networks):
+    """A /24 under 10.213.0.0/16 that none of ``networks`` uses."""
     for candidate in ipaddress.ip_network("10.213.0.0/16").subnets(new_prefix=24):
-        if not subnet_in_use(client, None, str(candidate)):
+        if not subnet_in_use(networks, str(candidate)):
             return str(candidate)
     return "another private /24"
 
@@ -205,11 +214,12 @@ def deploy(env_path, wait, report=False):
     client = docker.from_env(version="auto")
     if client.info()["Swarm"]["LocalNodeState"] != "active":
         fail("this engine is not in swarm mode (docker swarm init)")
-    clash = subnet_in_use(client, env.STACK_NAME, env.CONTROL_SUBNET)
+    networks = network_subnets(client)
+    clash = subnet_in_use(networks, env.CONTROL_SUBNET, env.STACK_NAME)
     if clash:
         fail(f"CONTROL_SUBNET={env.CONTROL_SUBNET} overlaps the subnet {clash[1]} of network"
              f" {clash[0]}: the swarm would never start the stack's tasks. Set CONTROL_SUBNET to"
-             f" a free one, such as {free_subnet(client)}; nothing was deployed")
+             f" a free one, such as {free_subnet(networks)}; nothing was deployed")
 
     refs = image_refs(client, env, env_path)
     stack = env.STACK_NAME
