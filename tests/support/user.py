@@ -71,20 +71,27 @@ class HubUser:
         response = self.hub_api("POST", f"/users/{self.name}/server", json=user_options or {})
         assert response.status_code in (201, 202), response.text
         deadline = time.monotonic() + timeout
-        with self.hub_api("GET", f"/users/{self.name}/server/progress", stream=True,
-                          timeout=timeout) as progress:
-            for line in progress.iter_lines(decode_unicode=True):
-                if line and line.startswith("data:"):
-                    event = json.loads(line[5:])
-                    if event.get("ready"):
-                        return event
-                    if event.get("failed"):
-                        raise AssertionError(f"spawn failed: {event}")
-                if time.monotonic() > deadline:
-                    break
+        for event in self.progress(timeout):
+            if event.get("ready"):
+                return event
+            if event.get("failed"):
+                raise AssertionError(f"spawn failed: {event}")
+            if time.monotonic() > deadline:
+                break
         model = self.server_model()
         assert model and model["ready"], model
         return model
+
+    def progress(self, timeout=180):
+        """The server's progress events, as the spawn page reads them, up to ready or failed."""
+        with self.hub_api("GET", f"/users/{self.name}/server/progress", stream=True,
+                          timeout=timeout) as stream:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:"):
+                    event = json.loads(line[5:])
+                    yield event
+                    if event.get("ready") or event.get("failed"):
+                        return
 
     def stop(self, timeout=120):
         response = self.hub_api("DELETE", f"/users/{self.name}/server")
