@@ -248,11 +248,22 @@ print(json.dumps(found))
 """
 
 
-def hub_processes(container):
+def hub_processes(container, attempts=3):
     """The hub's container split by process: {"hub": (CPU s, RSS MB), "proxy": (...)}, the
     hub being JupyterHub's process and the proxy the configurable-http-proxy it started (in
     the deployed stack the proxy is a service of its own)."""
-    found = json.loads(container.exec_run(["python3", "-c", _PROCESS_PROBE]).output)
+    for attempt in range(1, attempts + 1):
+        # On the lab the exec's output crosses an SSH-forwarded socket, and it once came back
+        # empty: asked again.
+        result = container.exec_run(["python3", "-c", _PROCESS_PROBE])
+        try:
+            found = json.loads(result.output)
+            break
+        except ValueError:
+            if attempt == attempts:
+                raise RuntimeError(f"the process probe in {container.name} printed"
+                                   f" {result.output[:200]!r} (exit {result.exit_code})") from None
+            time.sleep(0.5)
     split = {}
     for args, cpu, rss in found:
         role = ("proxy" if "configurable-http-proxy" in args
