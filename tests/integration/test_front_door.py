@@ -17,7 +17,7 @@ import requests
 
 from swarmspawner_deploy.envfile import INTERNAL_CA_CERT
 from tests.support import ldap
-from tests.support.browser import ARTIFACTS, home_trusting, launch
+from tests.support.browser import ARTIFACTS, home_trusting, launch, open_page
 from tests.support.tls import own_certificate, served_certificate
 from tests.support.user import HubUser, browser_session, submit_form
 from tests.support.wait import wait_for
@@ -323,10 +323,7 @@ class TestOpenIdConnect:
         page = log_in_at_the_provider(oidc_browser, url, "ann")
         page.wait_for_url(url + "/hub/home")
         # The server started with the browser's own login (cookie and _xsrf), as the home page's
-        # button does; then JupyterLab opened. (This browser runs on the Docker host, where a
-        # starting container's network interface makes Chromium abort what it is loading,
-        # ERR_NETWORK_CHANGED: so it opens JupyterLab once the server is up, and reloads a page
-        # that broke as a user would. A user's browser elsewhere never sees that.)
+        # button does; then JupyterLab opened (open_page says why it may take a reload).
         browser_login = browser_session(provider_and_hub["ca"])
         for cookie in page.context.cookies():
             browser_login.cookies.set(cookie["name"], cookie["value"], path=cookie["path"])
@@ -337,14 +334,7 @@ class TestOpenIdConnect:
                                                    timeout=10).json()["servers"]
                                  .get("", {}).get("ready")), timeout=180)
         try:
-            for attempt in range(3):
-                try:
-                    page.goto(url + "/user/ann/lab")
-                    page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
-                    break
-                except Exception:
-                    if attempt == 2:
-                        raise
+            open_page(page, url + "/user/ann/lab", ".jp-LauncherCard")
         except Exception as e:
             raise AssertionError("\n".join([str(e), *page.problems[-20:]])) from None
         finally:

@@ -3,6 +3,7 @@
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,26 @@ def home_trusting(folder, ca_file):
     subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "deployment CA", "-t", "C,,",
                     "-i", str(ca_file)], check=True)
     return Path(folder)
+
+
+def open_page(page, url, selector, timeout=180):
+    """Go to ``url`` until ``selector`` shows, as a user reloads a page that broke.
+
+    On the Docker host a starting container's network interface makes Chromium abort what it
+    is loading (ERR_NETWORK_CHANGED) and reload on its own, which also interrupts a
+    navigation of ours; a user's browser elsewhere never sees that. So a failed attempt is
+    followed by a look at whatever page Chromium's own reload brought, then another try."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            page.goto(url)
+            page.wait_for_selector(selector, timeout=60_000)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            try:
+                page.wait_for_selector(selector, timeout=5_000)
+                return
+            except Exception:
+                pass
