@@ -94,7 +94,8 @@ def what_was_slow(manager, env, since):
 
 
 def stack_tasks(swarm, env, service):
-    return set(swarm.lines(f"service ps -q --filter desired-state=running {env.STACK_NAME}_{service}"))
+    return set(swarm.lines("service ps -q --filter desired-state=running"
+                           f" {env.STACK_NAME}_{service}"))
 
 
 def restart_proxy(manager, env):
